@@ -1,0 +1,221 @@
+"""Typed settings, loaded once from defaults + config/assistant.yaml + CLI overrides, then passed down.
+
+Also home of `load_yaml`, which every config loader uses so an error can name file, line and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_DIR = REPO_ROOT / "config"
+DEFAULT_MODELS_DIR = REPO_ROOT / "models"
+
+
+# --------------------------------------------------------------------------- YAML with line numbers
+
+
+class YamlDoc:
+    """A parsed YAML document that remembers the line of every mapping key and list item."""
+
+    def __init__(self, path: Path, data: Any, lines: dict[tuple, int]):
+        self.path = path
+        self.data = data
+        self._lines = lines
+
+    def line(self, *key_path: Any) -> int | None:
+        for n in range(len(key_path), -1, -1):
+            line = self._lines.get(tuple(key_path[:n]))
+            if line is not None:
+                return line
+        return None
+
+    def error(self, message: str, *key_path: Any) -> ConfigError:
+        line = self.line(*key_path)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        key = ".".join(str(k) for k in key_path)
+        return ConfigError(f"{where}: {key + ': ' if key else ''}{message}")
+
+
+def _plain(node: yaml.Node, path: tuple, lines: dict[tuple, int], doc_path: Path) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(f"{doc_path}:{key_node.start_mark.line + 1}: keys must be plain words")
+            key = key_node.value
+            if key in out:
+                raise ConfigError(f"{doc_path}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _plain(value_node, path + (key,), lines, doc_path)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, path + (i,), lines, doc_path) for i, item in enumerate(node.value)]
+    # Scalars: let the safe loader resolve the type (int, float, bool, null, str).
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def load_yaml(path: Path | str) -> YamlDoc:
+    """Parse a YAML file safely (never evaluates anything); errors name the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: invalid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    lines: dict[tuple, int] = {}
+    try:
+        data = {} if node is None else _plain(node, (), lines, path)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML value: {exc}") from None
+    return YamlDoc(path, data, lines)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class WakeSettings:
+    wake_words: tuple[str, ...] = ("hey_jarvis",)
+    threshold: float = 0.5
+    trigger_frames: int = 1  # consecutive frames at or above threshold
+    refractory_ms: int = 2000  # ignore the same wake word for this long after a detection
+    warmup_ms: int = 1360  # scores are unreliable for ~16 frames after a model reset
+
+
+@dataclass(frozen=True)
+class ListenerSettings:
+    preroll_ms: int = 240  # audio kept from before the end of the wake word
+    vad_threshold: float = 0.5
+    silence_hangover_ms: int = 400  # this much non-speech after speech ends the command
+    no_speech_timeout_ms: int = 4000  # nobody spoke after the wake word
+    max_command_ms: int = 8000
+    wake_skip_ms: int = 160  # audio right after the detection that still belongs to the wake word
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    engine: str = "auto"  # auto | vosk | pocketsphinx
+    vosk_model_dir: str = "models/vosk-en-us-small"
+    language: str = "en"
+    min_confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls_ca: str | None = None
+    base_topic: str = "zigbee2mqtt"
+    satellite_id: str = "default"
+    echo_timeout_ms: int = 2000
+    keepalive_s: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    models_dir: Path = DEFAULT_MODELS_DIR
+    wake: WakeSettings = field(default_factory=WakeSettings)
+    listener: ListenerSettings = field(default_factory=ListenerSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+
+    def with_overrides(self, **sections: Mapping[str, Any]) -> "Settings":
+        """Return a copy with some fields of some sections replaced (None values are ignored)."""
+        new = self
+        for section, values in sections.items():
+            current = getattr(new, section)
+            clean = {k: v for k, v in values.items() if v is not None}
+            if clean:
+                new = replace(new, **{section: replace(current, **clean)})
+        return new
+
+
+_SECTIONS = {"wake": WakeSettings, "listener": ListenerSettings, "speech": SpeechSettings, "mqtt": MqttSettings}
+
+
+def _coerce(doc: YamlDoc, section: str, key: str, value: Any, default: Any) -> Any:
+    expected = type(default)
+    if isinstance(default, tuple):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise doc.error("expected a list of names", section, key)
+        return tuple(items)
+    if default is None:
+        if value is not None and not isinstance(value, (str, int)):
+            raise doc.error("expected text", section, key)
+        return None if value is None else str(value)
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise doc.error("expected true or false", section, key)
+        return value
+    if expected is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise doc.error("must not be negative", section, key)
+        return value
+    if expected is str and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return str(value)
+    raise doc.error(f"expected {expected.__name__}, got {value!r}", section, key)
+
+
+def load_settings(config_dir: Path | str | None = None, models_dir: Path | str | None = None) -> Settings:
+    """Defaults, then <config_dir>/assistant.yaml if present. Unknown keys are errors, not ignored."""
+    config_dir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
+    env_models = os.environ.get("ASSISTANT_MODELS_DIR")
+    settings = Settings(config_dir=config_dir, models_dir=Path(models_dir or env_models or DEFAULT_MODELS_DIR))
+    path = config_dir / "assistant.yaml"
+    if not path.exists():
+        return settings
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error("expected a mapping of sections (wake, listener, speech, mqtt)")
+    for section, values in doc.data.items():
+        cls = _SECTIONS.get(section)
+        if cls is None:
+            raise doc.error(f"unknown section; expected one of {', '.join(_SECTIONS)}", section)
+        if not isinstance(values, dict):
+            raise doc.error("expected a mapping", section)
+        current = getattr(settings, section)
+        known = {f.name: f for f in fields(cls)}
+        changes = {}
+        for key, value in values.items():
+            if key not in known:
+                raise doc.error(f"unknown key; expected one of {', '.join(known)}", section, key)
+            changes[key] = _coerce(doc, section, key, value, getattr(current, key))
+        if section == "wake" and "threshold" in changes and not 0 < changes["threshold"] <= 1:
+            raise doc.error("must be between 0 and 1", section, "threshold")
+        settings = dataclasses.replace(settings, **{section: replace(current, **changes)})
+    return settings
+
+
+def resolve_path(settings: Settings, value: str | Path) -> Path:
+    """Relative paths in settings are relative to the repository root."""
+    p = Path(value)
+    return p if p.is_absolute() else REPO_ROOT / p

@@ -1,0 +1,1 @@
+"""Devices: the IKEA capability catalog, the registry of this home, and intent -> DeviceCommand."""

@@ -1,0 +1,136 @@
+"""The small immutable values that flow one way through the assistant.
+
+AudioFrame -> WakeScores -> WakeDetected -> Utterance -> Transcript
+-> Intent / NotUnderstood -> DeviceCommand -> MqttMessage -> DeviceOutcome,
+and one Interaction per turn holding all of them plus timings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+SAMPLE_RATE = 16000
+FRAME_SAMPLES = 1280  # 80 ms, what openWakeWord consumes per step
+FRAME_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class AudioFrame:
+    """80 ms of 16 kHz mono signed 16-bit little-endian PCM."""
+
+    pcm: bytes
+    start_ms: int
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + (len(self.pcm) // 2) * 1000 // SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class WakeScores:
+    """Raw per-model scores (0-1) for the frame ending at end_ms."""
+
+    end_ms: int
+    scores: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class WakeDetected:
+    wake_word: str
+    time_ms: int  # end of the frame that triggered
+    score: float
+
+
+class EndReason(str, Enum):
+    SILENCE = "silence"  # the speaker stopped
+    NO_SPEECH = "no_speech"  # nobody spoke after the wake word
+    MAX_LENGTH = "max_length"  # command ran past the maximum length
+    END_OF_AUDIO = "end_of_audio"  # the source ran out mid-command
+
+
+@dataclass(frozen=True)
+class Utterance:
+    pcm: bytes
+    start_ms: int
+    end_ms: int
+    ended_by: EndReason
+    speech_end_ms: int | None = None  # last frame the VAD called speech
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    confidence: float  # 0-1; low means "probably not something we know"
+    engine: str
+    rejected: bool = False
+    audio_s: float = 0.0
+    cpu_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    slots: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "slots": dict(self.slots)}
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeviceCommand:
+    """A validated change for one registry device (or group)."""
+
+    device: str
+    changes: Mapping[str, Any]
+    intent: str = ""
+
+
+@dataclass(frozen=True)
+class MqttMessage:
+    topic: str
+    payload: str
+    qos: int = 1
+    retain: bool = False
+
+
+class Outcome(str, Enum):
+    DONE = "done"
+    UNREACHABLE = "unreachable"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    FAILED = "failed"
+    ANSWERED = "answered"  # a state question, answered from the device's state
+    DRY_RUN = "dry_run"
+
+
+@dataclass(frozen=True)
+class DeviceOutcome:
+    device: str
+    outcome: Outcome
+    state: Mapping[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    echo_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """Everything one turn produced, for the JSON-lines record."""
+
+    wake: WakeDetected | None
+    utterance: Utterance | None
+    transcript: Transcript | None
+    intents: tuple[Intent, ...] = ()
+    not_understood: NotUnderstood | None = None
+    commands: tuple[DeviceCommand, ...] = ()
+    messages: tuple[MqttMessage, ...] = ()
+    outcomes: tuple[DeviceOutcome, ...] = ()
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
