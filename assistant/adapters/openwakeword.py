@@ -1,0 +1,114 @@
+"""openWakeWord through onnxruntime: raw scores per 80 ms frame, no detection policy here.
+
+openwakeword is installed without its tflite dependency, so everything runs on its ONNX path with
+explicit feature-model paths (melspectrogram, embedding) from our models folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..messages import FRAME_MS, FRAME_SAMPLES, AudioFrame, WakeScores
+from ..models import Manifest, load_manifest, require
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WakeModelFile:
+    name: str  # what detections are called: manifest name ("alexa") or the custom file's stem
+    path: Path
+
+
+def resolve_wake_words(names_or_paths: list[str] | tuple[str, ...], models_dir: Path,
+                       manifest: Manifest | None = None) -> list[WakeModelFile]:
+    """'alexa' resolves through the manifest; anything that looks like a path is a custom model file."""
+    manifest = manifest or load_manifest()
+    out = []
+    for item in names_or_paths:
+        path = Path(item)
+        if item in manifest.models and manifest.models[item].kind == "wake_word":
+            out.append(WakeModelFile(item, require(item, models_dir, manifest)))
+            continue
+        if path.suffix in (".onnx", ".tflite") or "/" in item:
+            if not path.is_file():
+                raise ModelError(f"wake-word model file {item} not found")
+            if path.suffix == ".tflite":
+                try:
+                    import tflite_runtime  # noqa: F401
+                except ImportError:
+                    raise ModelError(f"{item}: .tflite models need tflite-runtime, which is not installed; "
+                                     "use the .onnx version of the model") from None
+            elif path.suffix != ".onnx":
+                raise ModelError(f"{item}: wake-word models must be .onnx (or .tflite)")
+            out.append(WakeModelFile(path.stem, path))
+            continue
+        known = [m.name for m in manifest.models.values() if m.kind == "wake_word"]
+        raise ModelError(f"unknown wake word {item!r}; use one of {', '.join(known)} or a path to a .onnx model")
+    if not out:
+        raise ModelError("no wake word configured")
+    return out
+
+
+class OpenWakeWordScorer:
+    """Streams 80 ms frames into openWakeWord and returns raw scores keyed by wake-word name."""
+
+    def __init__(self, wake_words: list[WakeModelFile], models_dir: Path, prime_ms: int = 1360):
+        try:
+            from openwakeword.model import Model
+        except ImportError as exc:
+            raise ModelError(f"openwakeword is not installed ({exc}); run scripts/setup.sh") from None
+        manifest = load_manifest()
+        melspec = require("melspectrogram", models_dir, manifest)
+        embedding = require("embedding", models_dir, manifest)
+        tflite = any(w.path.suffix == ".tflite" for w in wake_words)
+        if tflite and any(w.path.suffix == ".onnx" for w in wake_words):
+            raise ModelError("cannot mix .onnx and .tflite wake-word models in one run")
+        framework = "tflite" if tflite else "onnx"
+        feature_suffix = ".tflite" if tflite else ".onnx"
+        paths = [str(w.path) for w in wake_words]  # openwakeword mutates the list it gets
+        try:
+            self._model = Model(
+                wakeword_models=paths,
+                inference_framework=framework,
+                melspec_model_path=str(melspec.with_suffix(feature_suffix)),
+                embedding_model_path=str(embedding.with_suffix(feature_suffix)),
+            )
+        except Exception as exc:  # onnxruntime raises its own types for corrupt files
+            names = ", ".join(str(w.path) for w in wake_words)
+            raise ModelError(f"cannot load wake-word model(s) {names}: {str(exc).splitlines()[0][:200]}") from None
+        # Score keys are file stems; report them under the names people asked for.
+        self._names = {w.path.stem: w.name for w in wake_words}
+        self.names = tuple(w.name for w in wake_words)
+        self.prime_ms = prime_ms
+        self.reset()
+
+    def prime(self) -> None:
+        """Run a quiet noise floor through the model so the unreliable warm-up frames fall before real audio."""
+        rng = np.random.default_rng(0)  # same primer every time: identical audio gives identical scores
+        for _ in range(self.prime_ms // FRAME_MS):
+            noise = (rng.standard_normal(FRAME_SAMPLES) * 30).astype(np.int16)
+            self._model.predict(noise)
+        for key in self._model.prediction_buffer:
+            self._model.prediction_buffer[key].clear()
+
+    def reset(self) -> int:
+        """Forget all audio context. Returns how much audio time the priming covered (ms)."""
+        # openwakeword fills its feature buffer from the global numpy RNG on reset; pin it so runs repeat.
+        saved = np.random.get_state()
+        np.random.seed(0)
+        try:
+            self._model.reset()
+        finally:
+            np.random.set_state(saved)
+        self.prime()
+        return self.prime_ms
+
+    def score(self, frame: AudioFrame) -> WakeScores:
+        raw = self._model.predict(np.frombuffer(frame.pcm, dtype=np.int16))
+        return WakeScores(frame.end_ms, {self._names.get(k, k): float(v) for k, v in raw.items()})
