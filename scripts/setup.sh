@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) setup on Debian / Raspberry Pi OS: system packages, a virtualenv in .venv,
+# the Python packages, and the verified model files. Re-running only does what is missing.
+#   scripts/setup.sh          # runtime
+#   scripts/setup.sh --test   # + test tools and the Korean Vosk model used to exercise the Vosk adapter
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- system packages -------------------------------------------------------------------------
+# libportaudio2: microphone (sounddevice); mosquitto: the MQTT broker the tests and real homes use;
+# espeak-ng: optional spoken confirmation; python3-venv: Debian splits venv out of python3.
+pkgs=(libportaudio2 mosquitto mosquitto-clients espeak-ng python3-venv)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python environment ----------------------------------------------------------------------
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $($python --version)"
+  $python -m venv .venv
+fi
+pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+extras="report"
+[ $want_test -eq 1 ] && extras="report,test,vosk-test"
+stamp=".venv/.setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$extras"
+if [ ! -f "$stamp" ]; then
+  say "installing Python packages (extras: $extras)"
+  "${pip[@]}" install --upgrade pip >/dev/null
+  # openwakeword's declared Linux dependency tflite-runtime has no wheels past Python 3.11 and breaks
+  # under numpy 2. We use its ONNX path, so install it without dependencies; what it really needs
+  # (onnxruntime, numpy, scipy, scikit-learn, tqdm, requests) is declared in pyproject.toml.
+  "${pip[@]}" install --no-deps "openwakeword==0.6.0"
+  "${pip[@]}" install -e ".[$extras]"
+  touch "$stamp"
+fi
+
+# --- models ----------------------------------------------------------------------------------
+.venv/bin/assistant models fetch >&2

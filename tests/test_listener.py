@@ -1,0 +1,95 @@
+"""The listener state machine with a scripted VAD: all timing in audio milliseconds."""
+
+from assistant.config import ListenerSettings
+from assistant.listener import Listener, State
+from assistant.messages import FRAME_MS, AudioFrame, EndReason, WakeDetected
+
+
+class ScriptedVad:
+    """Speech wherever the frame's start time falls in one of the given [start, end) ms ranges."""
+
+    def __init__(self, *speech_ranges):
+        self.ranges = speech_ranges
+        self.resets = 0
+
+    def reset(self):
+        self.resets += 1
+
+    def probability(self, frame):
+        return 0.9 if any(a <= frame.start_ms < b for a, b in self.ranges) else 0.05
+
+
+def frame_at(ms):
+    return AudioFrame(ms.to_bytes(4, "little") + bytes(2556), ms)
+
+
+def drive(listener, wake_ms, until_ms):
+    listener.on_wake(WakeDetected("hey_jarvis", wake_ms, 0.9))
+    for ms in range(wake_ms, until_ms, FRAME_MS):
+        out = listener.feed(frame_at(ms))
+        if out is not None:
+            return out
+    return listener.end_of_audio(until_ms)
+
+
+SETTINGS = ListenerSettings(preroll_ms=240, silence_hangover_ms=400, no_speech_timeout_ms=4000,
+                            max_command_ms=8000, wake_skip_ms=160)
+
+
+def starts(utterance):
+    pcm = utterance.pcm
+    return [int.from_bytes(pcm[i:i + 4], "little") for i in range(0, len(pcm), 2560)]
+
+
+def test_command_after_pause_ends_on_silence_with_preroll():
+    vad = ScriptedVad((2000, 3200))
+    listener = Listener(SETTINGS, vad)
+    u = drive(listener, 1040, 10000)
+    assert u.ended_by is EndReason.SILENCE
+    assert u.speech_end_ms == 3200
+    assert u.end_ms == 3600  # 400 ms hangover after the last speech frame
+    assert starts(u)[0] == 2000 - 240  # three frames of pre-roll before speech onset
+    assert listener.state is State.PROCESSING and vad.resets == 1
+
+
+def test_wake_word_audio_never_enters_the_command():
+    # speech runs straight on from the wake word (one breath): VAD says speech from 800 ms on
+    listener = Listener(SETTINGS, ScriptedVad((800, 2800)))
+    u = drive(listener, 1040, 10000)
+    assert u.ended_by is EndReason.SILENCE
+    assert min(starts(u)) >= 1040 + 160 - FRAME_MS  # first frame ends after the wake-word skip
+
+
+def test_no_speech_times_out():
+    listener = Listener(SETTINGS, ScriptedVad())
+    u = drive(listener, 1000, 20000)
+    assert u.ended_by is EndReason.NO_SPEECH and u.pcm == b""
+    assert u.end_ms - 1160 >= 4000 and u.end_ms - 1160 < 4000 + FRAME_MS
+
+
+def test_single_noise_frame_does_not_start_a_command():
+    listener = Listener(SETTINGS, ScriptedVad((2000, 2080)))
+    assert drive(listener, 1000, 20000).ended_by is EndReason.NO_SPEECH
+
+
+def test_max_length_cuts_endless_speech():
+    listener = Listener(SETTINGS, ScriptedVad((1200, 100000)))
+    u = drive(listener, 1000, 30000)
+    assert u.ended_by is EndReason.MAX_LENGTH
+    assert 8000 <= u.end_ms - starts(u)[0] < 8000 + FRAME_MS
+
+
+def test_end_of_audio_mid_command():
+    listener = Listener(SETTINGS, ScriptedVad((1500, 5000)))
+    u = drive(listener, 1000, 3000)
+    assert u.ended_by is EndReason.END_OF_AUDIO and len(u.pcm) > 0
+
+
+def test_frames_ignored_while_idle_or_processing_then_resume():
+    listener = Listener(SETTINGS, ScriptedVad((0, 100000)))
+    assert listener.feed(frame_at(0)) is None and listener.state is State.IDLE
+    drive(listener, 1000, 30000)
+    assert listener.state is State.PROCESSING
+    assert listener.feed(frame_at(40000)) is None
+    listener.resume(40000)
+    assert listener.state is State.IDLE
