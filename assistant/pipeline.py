@@ -1,0 +1,145 @@
+"""One turn of the loop, wired: frames -> wake -> utterance -> transcript -> intents -> MQTT -> outcome.
+
+The pipeline holds no adapter imports: scorer, VAD, recognizer, matcher and dispatcher are handed in.
+It reports every stage as an event (a dict, one JSON line each) and returns one Interaction per turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol
+
+from .config import Settings
+from .errors import AssistantError
+from .listener import Listener, State
+from .messages import (AudioFrame, DeviceCommand, DeviceOutcome, EndReason, Intent, Interaction, MqttMessage,
+                       NotUnderstood, Outcome, Transcript, Utterance, WakeDetected, WakeScores)
+from .wake import WakePolicy
+
+log = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    def score(self, frame: AudioFrame) -> WakeScores: ...
+
+
+class Recognizer(Protocol):
+    name: str
+
+    def transcribe(self, pcm: bytes) -> Transcript: ...
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    commands: tuple[DeviceCommand, ...]
+    messages: tuple[MqttMessage, ...]
+    outcomes: tuple[DeviceOutcome, ...]
+    publish_ms: float = 0.0  # wall time from dispatch start until the last message was handed to the broker
+    echo_ms: float = 0.0  # wall time from dispatch start until every device answered (or timed out)
+
+
+class Dispatcher(Protocol):
+    def __call__(self, intents: tuple[Intent, ...]) -> Dispatched: ...
+
+
+Understand = Callable[[str], "tuple[Intent, ...] | NotUnderstood"]
+EventSink = Callable[[dict], None]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    scorer: Scorer
+    policy: WakePolicy
+    listener: Listener
+    recognizer: Recognizer
+    understand: Understand
+    dispatch: Dispatcher
+    on_event: EventSink = field(default=lambda event: None)
+    source: str = ""
+
+    def run(self, frames: Iterable[AudioFrame]) -> list[Interaction]:
+        """Feed a whole source (WAV or microphone); returns the turns it held."""
+        turns: list[Interaction] = []
+        wake: WakeDetected | None = None
+        last_ms = 0
+        for frame in frames:
+            last_ms = frame.end_ms
+            scores = self.scorer.score(frame)  # always, so the model's audio context stays continuous
+            if self.listener.state is State.IDLE:
+                wake = self.policy.feed(scores)
+                if wake is not None:
+                    self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000, score=round(wake.score, 3))
+                    self.listener.on_wake(wake)
+                continue
+            utterance = self.listener.feed(frame)
+            if utterance is not None:
+                turns.append(self._turn(wake, utterance))
+                self.listener.resume(frame.end_ms)
+        utterance = self.listener.end_of_audio(last_ms)
+        if utterance is not None:
+            turns.append(self._turn(wake, utterance))
+            self.listener.resume(last_ms)
+        return turns
+
+    # ------------------------------------------------------------------ one turn
+
+    def _turn(self, wake: WakeDetected | None, utterance: Utterance) -> Interaction:
+        self._emit("utterance", start_s=utterance.start_ms / 1000, end_s=utterance.end_ms / 1000,
+                   ended_by=utterance.ended_by.value)
+        if utterance.ended_by is EndReason.NO_SPEECH:
+            self._emit("result", status="timeout", detail="nobody spoke after the wake word")
+            return Interaction(wake, utterance, None, not_understood=NotUnderstood("", "no speech"))
+        timings: dict[str, float] = {}
+        if utterance.speech_end_ms is not None:
+            timings["hangover_ms"] = float(utterance.end_ms - utterance.speech_end_ms)
+        t0 = time.perf_counter()
+        try:
+            transcript = self.recognizer.transcribe(utterance.pcm)
+        except AssistantError as exc:
+            log.error("speech recognition failed: %s", exc)
+            self._emit("result", status="error", detail=str(exc))
+            return Interaction(wake, utterance, None, not_understood=NotUnderstood("", str(exc)))
+        t1 = time.perf_counter()
+        timings["transcribe_ms"] = _ms(t1 - t0)
+        self._emit("transcript", text=transcript.text, confidence=round(transcript.confidence, 3),
+                   engine=transcript.engine, rejected=transcript.rejected)
+        if transcript.rejected or not transcript.text:
+            result: tuple[Intent, ...] | NotUnderstood = NotUnderstood(transcript.text, "speech not recognised as a command")
+        else:
+            result = self.understand(transcript.text)
+        t2 = time.perf_counter()
+        timings["intent_ms"] = _ms(t2 - t1)
+        if isinstance(result, NotUnderstood):
+            self._emit("intents", understood=False, intents=[], reason=result.reason)
+            self._emit("result", status="not_understood", detail=result.reason, timings_ms=timings)
+            return Interaction(wake, utterance, transcript, not_understood=result, timings_ms=timings)
+        intents = result
+        self._emit("intents", understood=True, intents=[i.to_json() for i in intents])
+        dispatched = self.dispatch(intents)
+        timings["publish_ms"] = round(dispatched.publish_ms, 1)
+        timings["echo_ms"] = round(dispatched.echo_ms, 1)
+        timings["speech_end_to_publish_ms"] = round(
+            timings.get("hangover_ms", 0.0) + timings["transcribe_ms"] + timings["intent_ms"] + dispatched.publish_ms, 1)
+        for message in dispatched.messages:
+            self._emit("mqtt", topic=message.topic, payload=message.payload)
+        for outcome in dispatched.outcomes:
+            self._emit("outcome", device=outcome.device, outcome=outcome.outcome.value, state=dict(outcome.state),
+                       detail=outcome.detail)
+        ok = all(o.outcome in (Outcome.DONE, Outcome.ANSWERED, Outcome.DRY_RUN) for o in dispatched.outcomes)
+        self._emit("result", status="done" if ok else "failed", timings_ms=timings)
+        return Interaction(wake, utterance, transcript, intents, None, dispatched.commands, dispatched.messages,
+                           dispatched.outcomes, timings)
+
+    def _emit(self, event: str, **fields) -> None:
+        record = {"event": event}
+        if self.source:
+            record["file"] = self.source
+        record.update(fields)
+        self.on_event(record)
