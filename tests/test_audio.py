@@ -1,0 +1,111 @@
+"""WAV reading: every PCM flavour converts to 16 kHz mono int16; broken files give one clear error."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from assistant.audio import Reframer, frames, read_wav
+from assistant.errors import AudioError
+from assistant.messages import FRAME_SAMPLES
+
+
+def wav_bytes(samples: np.ndarray, rate: int, bits: int, fmt_tag: int = 1, extensible: bool = False) -> bytes:
+    """Build a WAV by hand so the exact header is under test control. samples: float (-1..1), (n, ch)."""
+    samples = np.atleast_2d(samples.T).T
+    channels = samples.shape[1]
+    if fmt_tag == 3:
+        body = samples.astype("<f4").tobytes()
+    elif bits == 8:
+        body = np.round(samples * 127 + 128).astype(np.uint8).tobytes()
+    elif bits == 16:
+        body = np.round(samples * 32767).astype("<i2").tobytes()
+    elif bits == 24:
+        ints = np.round(samples * 8388607).astype("<i4").reshape(-1)
+        body = b"".join(int(v).to_bytes(3, "little", signed=True) for v in ints)
+    else:
+        body = np.round(samples * 2147483647).astype("<i4").tobytes()
+    block = channels * bits // 8
+    if extensible:
+        guid_tail = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+        fmt = struct.pack("<HHIIHHHHI", 0xFFFE, channels, rate, rate * block, block, bits, 22, bits, 0)
+        fmt += struct.pack("<H", fmt_tag) + guid_tail
+    else:
+        fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def tone(rate, seconds=0.5, channels=1, freq=440.0):
+    t = np.arange(int(rate * seconds)) / rate
+    x = 0.5 * np.sin(2 * np.pi * freq * t)
+    return np.stack([x] * channels, axis=1)
+
+
+@pytest.mark.parametrize("rate,bits,channels,tag,ext", [
+    (8000, 8, 1, 1, False), (16000, 16, 1, 1, False), (44100, 24, 2, 1, False),
+    (48000, 32, 2, 3, False), (22050, 32, 1, 1, False), (16000, 16, 1, 1, True), (32000, 16, 2, 1, False),
+])
+def test_formats_convert_to_16k_mono(tmp_path, rate, bits, channels, tag, ext):
+    path = tmp_path / "x.wav"
+    path.write_bytes(wav_bytes(tone(rate, channels=channels), rate, bits, tag, ext))
+    out = read_wav(path)
+    assert out.dtype == np.int16
+    assert abs(len(out) - 8000) <= 2  # 0.5 s at 16 kHz
+    # a 440 Hz tone at half scale survives: peak near 16384, dominant frequency 440 Hz
+    assert 14000 < np.abs(out).max() < 17500
+    spectrum = np.abs(np.fft.rfft(out.astype(float)))
+    assert abs(np.argmax(spectrum) * 16000 / len(out) - 440) < 5
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", "empty"),
+    (b"hello, this is not audio at all", "not a WAV"),
+    (b"RIFF\x00\x00\x00\x00WAVE", "no valid 'fmt '"),
+])
+def test_broken_files_one_line(tmp_path, content, reason):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    with pytest.raises(AudioError) as err:
+        read_wav(path)
+    assert str(path) in str(err.value) and reason in str(err.value) and "\n" not in str(err.value)
+
+
+def test_truncated_data_chunk(tmp_path):
+    data = wav_bytes(tone(16000), 16000, 16)
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match="truncated"):
+        read_wav(path)
+
+
+def test_unsupported_encoding_named(tmp_path):
+    path = tmp_path / "ulaw.wav"
+    path.write_bytes(wav_bytes(tone(8000), 8000, 8, fmt_tag=7))
+    with pytest.raises(AudioError, match="mu-law"):
+        read_wav(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(AudioError, match="no such file"):
+        read_wav(tmp_path / "nope.wav")
+    with pytest.raises(AudioError, match="folder"):
+        read_wav(tmp_path)
+
+
+def test_frames_are_80ms_with_times():
+    audio = np.arange(FRAME_SAMPLES * 2 + 100, dtype=np.int16)
+    out = list(frames(audio))
+    assert [f.start_ms for f in out] == [0, 80, 160]
+    assert all(len(f.pcm) == FRAME_SAMPLES * 2 for f in out)
+
+
+def test_reframer_matches_file_framing():
+    audio = (np.random.default_rng(1).standard_normal(16000) * 1000).astype(np.int16)
+    reframer = Reframer()
+    live = []
+    for pos in range(0, len(audio), 1000):  # a sound card's odd block size
+        live += reframer.push(audio[pos:pos + 1000].tobytes())
+    filed = list(frames(audio))
+    assert [f.pcm for f in live] == [f.pcm for f in filed[: len(live)]]
+    assert [f.start_ms for f in live] == [f.start_ms for f in filed[: len(live)]]

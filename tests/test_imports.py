@@ -1,0 +1,25 @@
+"""The core imports and works with every heavy dependency absent (they live in adapters only)."""
+
+import subprocess
+import sys
+
+HEAVY = ["openwakeword", "onnxruntime", "vosk", "pocketsphinx", "paho", "amqtt", "sounddevice", "hassil"]
+
+CODE = f"""
+import sys
+for name in {HEAVY!r}:
+    sys.modules[name] = None  # any import of it now raises ImportError
+import assistant.messages, assistant.errors, assistant.config, assistant.audio, assistant.listener
+import assistant.wake, assistant.pipeline, assistant.models, assistant.devices.registry
+from assistant.devices.registry import load_registry
+from assistant.config import load_settings
+s = load_settings()
+load_registry(s.config_dir)
+print("ok")
+"""
+
+
+def test_core_without_heavy_dependencies():
+    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
