@@ -1,0 +1,163 @@
+"""DeviceCommand <-> MQTT topic + payload, in Zigbee2MQTT's layout. The only module that knows topic names.
+
+    <base>/<name>               retained JSON state of a device or group
+    <base>/<name>/set | /get    commands
+    <base>/<name>/availability  retained {"state": "online" | "offline"}
+    <base>/bridge/state         retained {"state": "online" | "offline"} (the bridge's last will)
+    <base>/bridge/devices, bridge/groups   retained inventories
+    <base>/bridge/logging       {"level": ..., "message": ...}; Zigbee2MQTT 2.x reports failed commands here
+    <base>/bridge/request/<x> -> <base>/bridge/response/<x>   {"status": "ok" | "error", "data": ..., "error": ...}
+    homeassistant/<component>/<node>/<object>/config   Home Assistant discovery
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Mapping
+
+from .messages import DeviceCommand, MqttMessage
+
+DISCOVERY_PREFIX = "homeassistant"
+QOS = 1
+
+
+class TopicKind(str, Enum):
+    STATE = "state"
+    SET = "set"
+    GET = "get"
+    AVAILABILITY = "availability"
+    BRIDGE = "bridge"  # name holds the part after bridge/, e.g. "logging" or "request/simulate/unreachable"
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: TopicKind
+    name: str
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Topics:
+    """Topic names under one base topic (default "zigbee2mqtt")."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def state(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    def set(self, name: str) -> str:
+        return f"{self.base}/{name}/set"
+
+    def get(self, name: str) -> str:
+        return f"{self.base}/{name}/get"
+
+    def availability(self, name: str) -> str:
+        return f"{self.base}/{name}/availability"
+
+    def bridge(self, sub: str) -> str:
+        return f"{self.base}/bridge/{sub}"
+
+    def route(self, topic: str) -> Route | None:
+        """Classify an incoming topic; None if it is not ours. Friendly names contain no '/' here."""
+        prefix = self.base + "/"
+        if not topic.startswith(prefix):
+            return None
+        rest = topic[len(prefix):]
+        if rest.startswith("bridge/"):
+            return Route(TopicKind.BRIDGE, rest[len("bridge/"):])
+        parts = rest.split("/")
+        if len(parts) == 1 and parts[0] and parts[0] != "bridge":
+            return Route(TopicKind.STATE, parts[0])
+        if len(parts) == 2 and parts[0]:
+            kind = {"set": TopicKind.SET, "get": TopicKind.GET, "availability": TopicKind.AVAILABILITY}.get(parts[1])
+            if kind is not None:
+                return Route(kind, parts[0])
+        return None
+
+    # Subscriptions a client needs to follow every device (state + availability) and the bridge.
+    def follow_patterns(self) -> tuple[str, ...]:
+        return (f"{self.base}/+", f"{self.base}/+/availability", f"{self.base}/bridge/#")
+
+
+def sync_topic(token: str) -> str:
+    """A private topic a client publishes to itself: when its own message comes back, every retained
+    message of its earlier subscriptions has already arrived (brokers keep per-client order)."""
+    return f"assistant/sync/{token}"
+
+
+def discovery_topic(component: str, node: str, obj: str) -> str:
+    return f"{DISCOVERY_PREFIX}/{component}/{node}/{obj}/config"
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def encode_command(command: DeviceCommand, topics: Topics) -> MqttMessage:
+    """A DeviceCommand (device or group) -> the /set message, QoS 1, not retained."""
+    return MqttMessage(topics.set(command.device), _json(dict(command.changes)), qos=QOS, retain=False)
+
+
+def encode_get(name: str, attributes: tuple[str, ...], topics: Topics) -> MqttMessage:
+    return MqttMessage(topics.get(name), _json({a: "" for a in attributes}), qos=QOS, retain=False)
+
+
+def state_message(topics: Topics, name: str, state: Mapping[str, Any]) -> MqttMessage:
+    return MqttMessage(topics.state(name), _json(dict(state)), qos=QOS, retain=True)
+
+
+def availability_message(topics: Topics, name: str, online: bool) -> MqttMessage:
+    return MqttMessage(topics.availability(name), _json({"state": "online" if online else "offline"}), QOS, True)
+
+
+def bridge_state_message(topics: Topics, online: bool) -> MqttMessage:
+    return MqttMessage(topics.bridge("state"), _json({"state": "online" if online else "offline"}), QOS, True)
+
+
+def bridge_json_message(topics: Topics, sub: str, value: Any, retain: bool = True) -> MqttMessage:
+    return MqttMessage(topics.bridge(sub), _json(value), QOS, retain)
+
+
+def log_message(topics: Topics, level: str, message: str) -> MqttMessage:
+    return MqttMessage(topics.bridge("logging"), _json({"level": level, "message": message}), QOS, False)
+
+
+def response_message(topics: Topics, request: str, data: Any, error: str | None = None,
+                     transaction: Any = None) -> MqttMessage:
+    body: dict[str, Any] = {"data": data, "status": "error" if error else "ok"}
+    if error:
+        body["error"] = error
+    if transaction is not None:
+        body["transaction"] = transaction
+    return MqttMessage(topics.bridge(f"response/{request}"), _json(body), QOS, False)
+
+
+def discovery_message(component: str, node: str, obj: str, config: Mapping[str, Any]) -> MqttMessage:
+    return MqttMessage(discovery_topic(component, node, obj), _json(dict(config)), QOS, True)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def parse_object(payload: str) -> dict[str, Any] | None:
+    """A JSON object payload, or None when it is not one (retained garbage, plain strings)."""
+    try:
+        value = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def parse_availability(payload: str) -> bool | None:
+    """True online / False offline / None unknown. Accepts the JSON form and the legacy plain string."""
+    obj = parse_object(payload)
+    text = obj.get("state") if obj is not None else payload.strip()
+    if text == "online":
+        return True
+    if text == "offline":
+        return False
+    return None

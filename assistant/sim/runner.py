@@ -1,0 +1,106 @@
+"""Connects the pure Bridge to a broker: restore from retained state, announce, then answer commands."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Iterable
+
+from ..adapters.mqtt import MqttClient
+from ..config import MqttSettings
+from ..devices.registry import Registry
+from ..messages import MqttMessage
+from ..mqtt_codec import TopicKind, Topics, bridge_state_message
+from .bridge import UNREACHABLE_REQUEST, Bridge
+
+log = logging.getLogger(__name__)
+
+RESTORE_TIMEOUT_S = 3.0
+
+
+class Simulator:
+    """A virtual Zigbee2MQTT bridge on a real broker. start() returns once it is listening."""
+
+    def __init__(self, registry: Registry, settings: MqttSettings, unreachable: Iterable[str] = ()):
+        self.bridge = Bridge(registry, unreachable)
+        self.topics = Topics(registry.base_topic)
+        self.settings = settings
+        self.restored: list[str] = []
+        self._client: MqttClient | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "Simulator":
+        will = bridge_state_message(self.topics, online=False)
+        self._client = MqttClient(self.settings, client_id=f"assistant-sim-{uuid.uuid4().hex[:8]}", will=will)
+        self._restore()
+        for message in self.bridge.startup_messages():
+            self._client.publish(message)
+        registry = self.bridge.registry
+        names = list(registry.devices) + list(registry.groups)
+        self._client.subscribe(*[self.topics.set(n) for n in names], *[self.topics.get(n) for n in registry.devices],
+                               self.topics.bridge(f"request/{UNREACHABLE_REQUEST}"))
+        log.info("simulating %d devices and %d groups under %s/", len(registry.devices), len(registry.groups),
+                 self.topics.base)
+        return self
+
+    def _restore(self) -> None:
+        """Read our own retained states from the last run. A private echo marks the end of the retained burst."""
+        if self._client is None:
+            raise RuntimeError("call start() first")
+        marker = self.topics.bridge(f"simulate/restore/{uuid.uuid4().hex}")
+        state_topics = [self.topics.state(n) for n in self.bridge.registry.devices]
+        self._client.subscribe(marker, *state_topics)
+        self._client.publish(MqttMessage(marker, "{}", qos=1, retain=False))
+        while True:
+            message = self._client.get(RESTORE_TIMEOUT_S)
+            if message is None:
+                log.warning("no restore marker within %.1f s; starting from defaults", RESTORE_TIMEOUT_S)
+                break
+            if message.topic == marker:
+                break
+            route = self.topics.route(message.topic)
+            if route is not None and route.kind == TopicKind.STATE and message.retain:
+                if self.bridge.restore(route.name, message.payload):
+                    self.restored.append(route.name)
+        self._client.unsubscribe(marker, *state_topics)
+        self._client.drain()
+        if self.restored:
+            log.info("restored state of %s from retained messages", ", ".join(self.restored))
+
+    def step(self, timeout_s: float = 0.2) -> bool:
+        """Handle at most one incoming message; False if none came."""
+        if self._client is None:
+            raise RuntimeError("call start() first")
+        message = self._client.get(timeout_s)
+        if message is None:
+            return False
+        for out in self.bridge.handle(message):
+            self._client.publish(out)
+        return True
+
+    def serve_forever(self) -> None:
+        while not self._stop.is_set():
+            self.step()
+
+    def start_thread(self) -> "Simulator":
+        self.start()
+        self._thread = threading.Thread(target=self.serve_forever, name="simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, clean: bool = True) -> None:
+        """clean=True announces offline and disconnects; clean=False drops the socket like a crash would."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self._client is None:
+            return
+        if clean:
+            for message in self.bridge.shutdown_messages():
+                self._client.publish(message)
+            self._client.close()
+        else:
+            self._client.kill()
+        self._client = None
