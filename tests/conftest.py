@@ -1,0 +1,94 @@
+"""Shared fixtures: a real Mosquitto per test session (anonymous, and a second one with a password file).
+
+Each broker is started from a generated config bound to 127.0.0.1 on a free port and killed by its PID.
+The tests that need it are skipped, with the reason, only when the mosquitto binary is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+def _find(names: tuple[str, ...]) -> str | None:
+    for name in names:
+        found = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+        if found:
+            return found
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+
+def _start(binary: str, conf_lines: list[str], workdir: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text("\n".join([f"listener {port} 127.0.0.1", "persistence false", "user root",
+                               f"log_dest file {workdir / 'mosquitto.log'}", *conf_lines]) + "\n")
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mosquitto exited: {proc.stderr.read().decode(errors='replace')[-500:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("mosquitto did not start listening within 5 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.kill()  # this PID only: the broker this fixture started
+    proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def mosquitto_binary() -> str:
+    binary = _find(MOSQUITTO_CANDIDATES)
+    if binary is None:
+        pytest.skip("mosquitto binary not found (install the Debian package 'mosquitto')")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def mosquitto(mosquitto_binary, tmp_path_factory) -> Broker:
+    proc, port = _start(mosquitto_binary, ["allow_anonymous true"], tmp_path_factory.mktemp("mosquitto"))
+    yield Broker("127.0.0.1", port)
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def mosquitto_auth(mosquitto_binary, tmp_path_factory) -> Broker:
+    passwd = _find(("mosquitto_passwd", "/usr/bin/mosquitto_passwd"))
+    if passwd is None:
+        pytest.skip("mosquitto_passwd not found (part of the Debian package 'mosquitto')")
+    workdir = tmp_path_factory.mktemp("mosquitto_auth")
+    password_file = workdir / "passwords"
+    subprocess.run([passwd, "-b", "-c", str(password_file), "lamp", "s3cret-bulb"], check=True,
+                   capture_output=True)
+    proc, port = _start(mosquitto_binary, ["allow_anonymous false", f"password_file {password_file}"], workdir)
+    yield Broker("127.0.0.1", port, "lamp", "s3cret-bulb")
+    _stop(proc)
