@@ -181,8 +181,15 @@ def registry_from_doc(doc: YamlDoc) -> Registry:
         for i, m in enumerate(members):
             if m not in devices:
                 raise doc.error(f"unknown device {m!r}", "groups", name, "members", i)
-        groups[name] = Group(name, _int(doc, entry.get("id", len(groups) + 1), "groups", name, "id"),
-                             _say(doc, entry.get("say"), name, "groups", name, "say"), tuple(members))
+        if len(set(members)) != len(members):
+            raise doc.error("a device is listed twice", "groups", name, "members")
+        group_id = _int(doc, entry.get("id", len(groups) + 1), "groups", name, "id")
+        if not 1 <= group_id <= 65535:
+            raise doc.error(f"group id {group_id} is out of range 1-65535", "groups", name, "id")
+        clash = next((g.name for g in groups.values() if g.group_id == group_id), None)
+        if clash:
+            raise doc.error(f"group id {group_id} is already used by {clash!r}", "groups", name, "id")
+        groups[name] = Group(name, group_id, _say(doc, entry.get("say"), name, "groups", name, "say"), tuple(members))
 
     scenes: dict[str, Scene] = {}
     for name, entry in (data.get("scenes") or {}).items():
@@ -200,8 +207,15 @@ def registry_from_doc(doc: YamlDoc) -> Registry:
             if dev not in groups[group].members:
                 raise doc.error(f"{dev!r} is not a member of group {group!r}", "scenes", name, "states", dev)
             clean[dev] = validate_state(doc, devices[dev].spec, state, "scenes", name, "states", dev)
-        scenes[name] = Scene(name, _int(doc, entry.get("id", len(scenes) + 1), "scenes", name, "id"), group,
-                             _say(doc, entry.get("say"), name, "scenes", name, "say"), clean)
+        scene_id = _int(doc, entry.get("id", len(scenes) + 1), "scenes", name, "id")
+        if scene_id > 255:
+            raise doc.error(f"scene id {scene_id} is out of range 0-255", "scenes", name, "id")
+        clash = next((s.name for s in scenes.values() if s.group == group and s.scene_id == scene_id), None)
+        if clash:
+            raise doc.error(f"scene id {scene_id} is already used by {clash!r} in group {group!r}", "scenes", name, "id")
+        if name in devices or name in groups:
+            raise doc.error("a scene cannot share a device's or group's name", "scenes", name)
+        scenes[name] = Scene(name, scene_id, group, _say(doc, entry.get("say"), name, "scenes", name, "say"), clean)
 
     _check_spoken_unique(doc, devices, groups, scenes)
     return Registry(base, devices, groups, scenes, str(doc.path))

@@ -1,0 +1,117 @@
+"""`assistant devices [--from-broker] [--write FILE]`: list the registry, or build one from Zigbee2MQTT."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+import uuid
+from pathlib import Path
+
+from . import settings_from
+from ..config import MqttSettings, Settings
+from ..errors import AssistantError, BrokerError, ConfigError
+
+READ_TIMEOUT_S = 3.0
+
+
+def add_broker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--broker", metavar="HOST:PORT", help="MQTT broker (default from settings, 127.0.0.1:1883)")
+    p.add_argument("--username", help="MQTT user name")
+    p.add_argument("--password", help="MQTT password")
+    p.add_argument("--tls-ca", metavar="FILE", help="CA certificate for a TLS broker")
+
+
+def broker_settings(args: argparse.Namespace, settings: Settings) -> MqttSettings:
+    mqtt = settings.mqtt
+    if args.broker:
+        host, sep, port = args.broker.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"--broker {args.broker!r}: expected HOST:PORT, e.g. 127.0.0.1:1883")
+        mqtt = dataclasses.replace(mqtt, host=host, port=int(port))
+    changes = {k: v for k, v in (("username", args.username), ("password", args.password),
+                                 ("tls_ca", args.tls_ca)) if v}
+    return dataclasses.replace(mqtt, **changes)
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("devices", parents=[common], help="list the device registry, or build it from Zigbee2MQTT")
+    p.add_argument("--from-broker", action="store_true",
+                   help="read bridge/devices and bridge/groups from a running Zigbee2MQTT (or 'assistant simulate')")
+    p.add_argument("--write", metavar="FILE", help="with --from-broker: save the registry as this devices.yaml")
+    p.add_argument("--base-topic", help="Zigbee2MQTT base topic (default: settings, zigbee2mqtt)")
+    add_broker_args(p)
+    p.set_defaults(func=run)
+
+
+def _read_bridge(mqtt: MqttSettings, base: str) -> tuple[list, list]:
+    from ..adapters.mqtt import MqttClient
+    from ..mqtt_codec import Topics, sync_topic
+    from ..messages import MqttMessage
+
+    topics = Topics(base)
+    marker = sync_topic(uuid.uuid4().hex)
+    wanted = {topics.bridge("devices"): None, topics.bridge("groups"): None}
+    with MqttClient(mqtt) as client:
+        client.subscribe(*wanted, marker)
+        client.publish(MqttMessage(marker, "{}"))
+        deadline = time.monotonic() + READ_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            message = client.get(left)
+            if message is None or message.topic == marker:
+                break
+            if message.topic in wanted:
+                try:
+                    wanted[message.topic] = json.loads(message.payload)
+                except ValueError:
+                    raise BrokerError(f"{message.topic} on {mqtt.host}:{mqtt.port} is not JSON") from None
+    devices = wanted[topics.bridge("devices")]
+    if not isinstance(devices, list):
+        raise BrokerError(f"no retained {topics.bridge('devices')} on {mqtt.host}:{mqtt.port}; is Zigbee2MQTT "
+                          f"(or 'assistant simulate') running with base topic {base!r}? (--base-topic)")
+    groups = wanted[topics.bridge("groups")]
+    return devices, groups if isinstance(groups, list) else []
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.from_broker:
+        from ..devices.discover import registry_from_bridge
+
+        mqtt = broker_settings(args, settings)
+        base = args.base_topic or mqtt.base_topic
+        devices, groups = _read_bridge(mqtt, base)
+        try:
+            registry, text, notes = registry_from_bridge(devices, groups, base, f"{mqtt.host}:{mqtt.port}")
+        except ConfigError as exc:
+            raise AssistantError(f"the bridge's devices do not make a usable registry: {exc}") from None
+        for note in notes:
+            print(f"note: {note}")
+        if args.write:
+            path = Path(args.write)
+            if path.is_dir():
+                path = path / "devices.yaml"
+            try:
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise AssistantError(f"cannot write {path}: {exc.strerror or exc}") from None
+            print(f"wrote {path} ({len(registry.devices)} devices, {len(registry.groups)} groups)")
+    else:
+        if args.write:
+            raise AssistantError("--write needs --from-broker (the registry file is already written)")
+        from ..devices.registry import load_registry
+
+        registry = load_registry(settings.config_dir)
+    _print_registry(registry)
+    return 0
+
+
+def _print_registry(registry) -> None:
+    print(f"base topic: {registry.base_topic}   source: {registry.source}")
+    for d in registry.devices.values():
+        print(f"  {d.name:22} {d.spec.model:11} {d.kind.value:9} {d.area or '-':12} say: {', '.join(d.say)}")
+    for g in registry.groups.values():
+        print(f"  group {g.name} (id {g.group_id}): {', '.join(g.members)}   say: {', '.join(g.say)}")
+    for s in registry.scenes.values():
+        print(f"  scene {s.name} (id {s.scene_id} in {s.group})   say: {', '.join(s.say)}")

@@ -1,0 +1,150 @@
+"""Build a registry from what a running Zigbee2MQTT publishes (bridge/devices, bridge/groups), so a home
+with real IKEA devices needs no hand-written devices.yaml. Pure: JSON in, YAML text and Registry out."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import YamlDoc
+from .catalog import CATALOG, DeviceKind
+from .registry import Registry, registry_from_doc
+
+log = logging.getLogger(__name__)
+
+ROOMS = ("living room", "dining room", "kitchen", "bedroom", "bathroom", "office", "study", "hallway", "hall",
+         "garage", "garden", "nursery", "attic", "basement", "porch", "landing", "kids room", "guest room")
+_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-.]{0,62}$")
+# Closest catalog model for a device we do not know, by what it exposes.
+_STAND_IN = {"light_color": "LED1924G9", "light_color_temp": "LED1545G12", "light": "LED1836G9",
+             "switch": "E1603", "cover": "E1757", "fan": "E2007"}
+
+
+def speakable(name: str) -> str:
+    """'Living_Room-Lamp2' -> 'living room lamp two'."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    words = re.sub(r"(\d+)", r" \1 ", words)
+    out = []
+    for word in re.split(r"[\s_\-.]+", words.lower()):
+        if word.isdigit():
+            out.append(_DIGITS[int(word)] if int(word) < len(_DIGITS) else "")
+        else:
+            out.append(re.sub(r"[^a-z']", "", word))
+    return " ".join(w for w in out if w)
+
+
+def _features(exposes: list[Any]) -> tuple[str | None, set[str]]:
+    kind, props = None, set()
+    for item in exposes or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") in ("light", "switch", "cover", "fan") and kind is None:
+            kind = item["type"]
+        for feature in item.get("features") or []:
+            if isinstance(feature, dict):
+                props.add(str(feature.get("property") or feature.get("name")))
+    return kind, props
+
+
+def _model_for(definition: dict[str, Any]) -> tuple[str | None, str]:
+    """(catalog model or None, note for the YAML comment)."""
+    model = str(definition.get("model", ""))
+    if model in CATALOG:
+        return model, ""
+    kind, props = _features(definition.get("exposes", []))
+    if kind == "light":
+        kind = "light_color" if "color" in props else ("light_color_temp" if "color_temp" in props else "light")
+    stand_in = _STAND_IN.get(kind or "")
+    vendor = definition.get("vendor", "?")
+    return stand_in, f"{vendor} {model} handled like {stand_in}" if stand_in else ""
+
+
+def _area(name: str, description: Any) -> str | None:
+    spoken = speakable(name)
+    for room in ROOMS:
+        if re.search(rf"\b{room}\b", spoken):
+            return room
+    if isinstance(description, str) and re.fullmatch(r"[a-z][a-z ]{0,30}", description.strip().lower()):
+        return description.strip().lower()
+    return None
+
+
+def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tuple[dict[str, Any], list[str]]:
+    """(registry mapping as devices.yaml holds it, notes about what was skipped or guessed)."""
+    notes: list[str] = []
+    out_devices: dict[str, Any] = {}
+    by_ieee: dict[str, str] = {}
+    used_say: set[str] = set()
+    for entry in devices if isinstance(devices, list) else []:
+        if not isinstance(entry, dict) or entry.get("type") == "Coordinator":
+            continue
+        name = str(entry.get("friendly_name", ""))
+        definition = entry.get("definition")
+        if not isinstance(definition, dict):
+            notes.append(f"skipped {name}: not supported by Zigbee2MQTT (no definition)")
+            continue
+        if not _NAME_OK.match(name) or name.startswith("0x") or name.startswith("bridge"):
+            notes.append(f"skipped {name}: give it a friendly name in Zigbee2MQTT (letters, digits, _ - . space)")
+            continue
+        model, note = _model_for(definition)
+        if model is None:
+            notes.append(f"skipped {name}: {definition.get('model')} is not a light, outlet, blind or fan")
+            continue
+        if note:
+            notes.append(f"{name}: {note}")
+        say = speakable(name)
+        if not say or say in used_say:
+            notes.append(f"skipped {name}: its spoken name {say!r} is empty or already taken")
+            continue
+        used_say.add(say)
+        area = _area(name, entry.get("description"))
+        item: dict[str, Any] = {"model": model}
+        if area:
+            item["area"] = area
+        item["say"] = [say]
+        out_devices[name] = item
+        by_ieee[str(entry.get("ieee_address"))] = name
+    out_groups: dict[str, Any] = {}
+    out_scenes: dict[str, Any] = {}
+    for entry in groups if isinstance(groups, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        name = str(entry.get("friendly_name", ""))
+        members = [by_ieee[m.get("ieee_address")] for m in entry.get("members", [])
+                   if isinstance(m, dict) and m.get("ieee_address") in by_ieee]
+        say = speakable(name)
+        if not members or not _NAME_OK.match(name) or name in out_devices or not say or say in used_say:
+            notes.append(f"skipped group {name}: no known members, or its name clashes")
+            continue
+        used_say.add(say)
+        out_groups[name] = {"id": int(entry.get("id", len(out_groups) + 1)), "say": [say], "members": members}
+        for scene in entry.get("scenes", []) or []:
+            scene_name = re.sub(r"[^A-Za-z0-9 _\-.]", "", str(scene.get("name", ""))).strip() or f"scene {scene.get('id')}"
+            if scene_name in out_scenes or not speakable(scene_name):
+                notes.append(f"skipped scene {scene_name!r} of {name}: name clashes or is unspeakable")
+                continue
+            out_scenes[scene_name] = {"id": int(scene.get("id", 0)), "group": name, "say": [speakable(scene_name)],
+                                      "states": {}}
+    data: dict[str, Any] = {"base_topic": base_topic, "devices": out_devices}
+    if out_groups:
+        data["groups"] = out_groups
+    if out_scenes:
+        data["scenes"] = out_scenes
+    return data, notes
+
+
+def registry_from_bridge(devices: list[Any], groups: list[Any], base_topic: str,
+                         source: str = "broker") -> tuple[Registry, str, list[str]]:
+    """(validated Registry, devices.yaml text, notes). Raises ConfigError if nothing usable was found."""
+    data, notes = registry_data(devices, groups, base_topic)
+    registry = registry_from_doc(YamlDoc(Path(source), data, {}))
+    header = ("# Built by 'assistant devices --from-broker' from Zigbee2MQTT's bridge/devices and bridge/groups.\n"
+              "# Edit 'say' (what people call each device) and 'area' freely.\n")
+    notes_text = "".join(f"# note: {n}\n" for n in notes)
+    text = header + notes_text + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return registry, text, notes
