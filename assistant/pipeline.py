@@ -63,6 +63,7 @@ class Pipeline:
     dispatch: Dispatcher
     on_event: EventSink = field(default=lambda event: None)
     source: str = ""
+    on_turn: Callable[[Interaction], None] = field(default=lambda turn: None)
 
     def run(self, frames: Iterable[AudioFrame]) -> list[Interaction]:
         """Feed a whole source (WAV or microphone); returns the turns it held."""
@@ -81,10 +82,12 @@ class Pipeline:
             utterance = self.listener.feed(frame)
             if utterance is not None:
                 turns.append(self._turn(wake, utterance))
+                self.on_turn(turns[-1])
                 self.listener.resume(frame.end_ms)
         utterance = self.listener.end_of_audio(last_ms)
         if utterance is not None:
             turns.append(self._turn(wake, utterance))
+            self.on_turn(turns[-1])
             self.listener.resume(last_ms)
         return turns
 

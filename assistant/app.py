@@ -1,0 +1,117 @@
+"""Builds the real parts from settings and wires them into a Pipeline (entry points call this)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .config import MqttSettings, Settings
+from .devices.registry import Registry, load_registry
+from .listener import Listener
+from .messages import Intent, Interaction, MqttMessage
+from .pipeline import Dispatched, EventSink, Pipeline
+from .wake import WakePolicy
+
+log = logging.getLogger(__name__)
+
+
+class _PublishClock:
+    """Passes an MQTT client through, remembering when the last publish was handed to the broker."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.last_publish = 0.0
+
+    def publish(self, message: MqttMessage, *args, **kwargs) -> None:
+        self._client.publish(message, *args, **kwargs)
+        self.last_publish = time.perf_counter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@dataclass
+class TimedDispatcher:
+    """Adapts the Dispatcher to the pipeline: adds wall-clock publish and echo timings."""
+
+    dispatcher: Any
+    clock: _PublishClock | None
+
+    def __call__(self, intents: tuple[Intent, ...]) -> Dispatched:
+        start = time.perf_counter()
+        result = self.dispatcher.dispatch(intents)
+        end = time.perf_counter()
+        published = self.clock.last_publish if self.clock and self.clock.last_publish >= start else end
+        return Dispatched(result.commands, result.messages, result.outcomes,
+                          publish_ms=(published - start) * 1000 if result.messages else 0.0,
+                          echo_ms=(end - start) * 1000)
+
+
+@dataclass
+class Assistant:
+    """Everything one process needs to run turns: models loaded once, reused for every file or session."""
+
+    settings: Settings
+    registry: Registry
+    scorer: Any
+    vad: Any
+    recognizer: Any
+    language: Any
+    dispatcher: Any
+    clock: _PublishClock | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def pipeline(self, on_event: EventSink, source: str = "",
+                 on_turn: Callable[[Interaction], None] = lambda turn: None) -> Pipeline:
+        """A fresh pipeline for one audio stream: model context reset, listener idle."""
+        from .intents.matcher import match
+
+        policy = WakePolicy(self.settings.wake)
+        primed_ms = self.scorer.reset()
+        policy.reset(-primed_ms)
+        listener = Listener(self.settings.listener, self.vad)
+        language = self.language
+        return Pipeline(self.settings, self.scorer, policy, listener, self.recognizer,
+                        lambda text: match(language, text), TimedDispatcher(self.dispatcher, self.clock),
+                        on_event, source, on_turn)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception as exc:  # closing must never hide the real outcome
+                log.debug("close failed: %s", exc)
+
+
+def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant") -> Any:
+    from .adapters.mqtt import MqttClient
+
+    return MqttClient(mqtt)
+
+
+def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str], None] = lambda s: None) -> Assistant:
+    """Load models and connect. mqtt=None is a dry run: messages are computed, never published."""
+    from .adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
+    from .adapters.silero_vad import SileroVad
+    from .dispatcher import Dispatcher
+    from .intents.language import load_language
+    from .speech import build_recognizer
+
+    registry = load_registry(settings.config_dir)
+    language = load_language(settings)
+    scorer = OpenWakeWordScorer(resolve_wake_words(settings.wake.wake_words, settings.models_dir),
+                                settings.models_dir, settings.wake.warmup_ms)
+    vad = SileroVad(settings.models_dir)
+    recognizer = build_recognizer(settings, language)
+    say(f"speech engine: {recognizer.name}")
+    closers: list[Callable[[], None]] = []
+    clock = None
+    client = None
+    if mqtt is not None:
+        client = connect(mqtt)
+        closers.append(client.close)
+        clock = _PublishClock(client)
+    dispatcher = Dispatcher(registry, mqtt or settings.mqtt, clock)
+    return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers)

@@ -1,0 +1,84 @@
+"""`assistant demo`: the whole product in one process — embedded broker, simulated IKEA devices, and
+the voice loop over a bundled recording of spoken commands (or the microphone with --mic)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from . import settings_from
+from .devices import add_broker_args, broker_settings
+from ..audio import WavSource
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "demo.wav"
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("demo", parents=[common], help="embedded broker + simulated devices + the voice loop")
+    p.add_argument("file", nargs="?", default=str(SAMPLE), metavar="FILE", help="WAV to replay (default: bundled)")
+    p.add_argument("--mic", action="store_true", help="listen to the microphone instead of the bundled WAV")
+    p.add_argument("--input", metavar="N|NAME", help="microphone to use with --mic")
+    p.add_argument("--json", action="store_true", help="JSON-lines events instead of readable lines")
+    p.add_argument("--no-simulator", action="store_true", help="with --broker: drive real devices, simulate none")
+    add_broker_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..app import build
+    from ..present import state_text, turn_line
+
+    settings = settings_from(args)
+    broker = simulator = assistant = None
+    out = sys.stdout
+    try:
+        if args.broker:
+            mqtt = broker_settings(args, settings)
+        else:
+            from ..adapters.embedded_broker import EmbeddedBroker
+
+            broker = EmbeddedBroker()
+            host, port = broker.start()
+            mqtt = dataclasses.replace(settings.mqtt, host=host, port=port)
+            print(f"embedded MQTT broker on {host}:{port}", file=out)
+        registry = None
+        if not args.no_simulator:
+            from ..devices.registry import load_registry
+            from ..sim.runner import Simulator
+
+            registry = load_registry(settings.config_dir)
+            simulator = Simulator(registry, mqtt).start_thread()
+            print(f"simulated IKEA devices: {', '.join(d.spoken for d in registry.devices.values())}", file=out)
+        assistant = build(settings, mqtt, say=lambda s: print(s, file=out))
+        registry = assistant.registry
+        before = assistant.dispatcher.device_states()
+        emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)
+        show = (lambda t: None) if args.json else (lambda t: print("  " + turn_line(registry, t), flush=True))
+        if args.mic:
+            from ..adapters.microphone import MicSource
+
+            print("listening: say 'hey jarvis' then a command (Ctrl+C to stop)", file=out, flush=True)
+            frames, label = MicSource(args.input), "microphone"
+        else:
+            source = WavSource(args.file)
+            frames, label = iter(source), args.file
+            print(f"replaying {label} ({source.duration_s:.1f} s)", file=out, flush=True)
+        turns = assistant.pipeline(emit, source=label, on_turn=show).run(frames)
+        after = assistant.dispatcher.device_states()
+        if not args.json:
+            print(f"\n{len(turns)} turn(s). Device states before -> after:", file=out)
+            for name, device in registry.devices.items():
+                mark = "*" if before.get(name) != after.get(name) else " "
+                print(f" {mark} {device.spoken:18} {state_text(before.get(name, {}))}  ->  "
+                      f"{state_text(after.get(name, {}))}", file=out)
+        return 0
+    finally:
+        if assistant is not None:
+            assistant.close()
+        if simulator is not None:
+            simulator.stop(clean=True)
+        if broker is not None:
+            broker.stop()

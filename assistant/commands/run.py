@@ -1,0 +1,68 @@
+"""`assistant run FILE...`: replay WAVs through the whole loop (wake -> record -> STT -> intent -> MQTT)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import settings_from
+from .devices import add_broker_args, broker_settings
+from ..audio import WavSource
+from ..errors import AudioError
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("run", parents=[common], help="replay WAV files through the full voice loop")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="JSON-lines events for every stage of every turn")
+    p.add_argument("--dry-run", action="store_true", help="print the MQTT messages instead of publishing")
+    p.add_argument("--realtime", action="store_true", help="replay at 1x speed instead of as fast as possible")
+    p.add_argument("--wake-word", action="append", metavar="NAME|PATH", help="wake word(s) (default from config)")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
+    add_broker_args(p)
+    p.set_defaults(func=run)
+
+
+def paced(frames):
+    """Yield frames no faster than real time (for --realtime)."""
+    start = time.monotonic()
+    for frame in frames:
+        delay = start + frame.end_ms / 1000 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield frame
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..app import build
+    from ..present import turn_line
+
+    settings = settings_from(args).with_overrides(
+        wake={"wake_words": tuple(args.wake_word) if args.wake_word else None},
+        speech={"engine": args.engine})
+    mqtt = None if args.dry_run else broker_settings(args, settings)
+    assistant = build(settings, mqtt, say=lambda s: print(s, file=sys.stderr))
+    emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)
+    failed = 0
+    try:
+        for name in args.files:
+            try:
+                source = WavSource(name)
+            except AudioError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            frames = paced(source) if args.realtime else iter(source)
+            turns = assistant.pipeline(emit, source=name).run(frames)
+            if not args.json:
+                print(f"{name}: {len(turns)} turn(s), {source.duration_s:.1f} s of audio")
+                for turn in turns:
+                    print("  " + turn_line(assistant.registry, turn))
+                    if args.dry_run:
+                        for m in turn.messages:
+                            print(f"    would publish {m.topic} {m.payload}")
+    finally:
+        assistant.close()
+    return 1 if failed else 0
