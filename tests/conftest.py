@@ -44,7 +44,7 @@ class Broker:
 def _start(binary: str, conf_lines: list[str], workdir: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     conf = workdir / "mosquitto.conf"
-    conf.write_text("\n".join([f"listener {port} 127.0.0.1", "persistence false", "user root",
+    conf.write_text("\n".join([f"listener {port} 127.0.0.1", "persistence false", "user root", "set_tcp_nodelay true",
                                f"log_dest file {workdir / 'mosquitto.log'}", *conf_lines]) + "\n")
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 5
@@ -92,3 +92,51 @@ def mosquitto_auth(mosquitto_binary, tmp_path_factory) -> Broker:
     proc, port = _start(mosquitto_binary, ["allow_anonymous false", f"password_file {password_file}"], workdir)
     yield Broker("127.0.0.1", port, "lamp", "s3cret-bulb")
     _stop(proc)
+
+
+# --------------------------------------------------------------------------- a simulated home on a broker
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+@pytest.fixture
+def registry():
+    """The demo registry under a base topic of its own, so retained messages never leak between tests."""
+    import dataclasses
+    import uuid
+
+    from assistant.devices.registry import load_registry
+
+    return dataclasses.replace(load_registry(CONFIG_DIR), base_topic=f"z2m_test_{uuid.uuid4().hex[:10]}")
+
+
+def mqtt_settings(broker: Broker, **overrides):
+    from assistant.config import MqttSettings
+
+    return MqttSettings(host=broker.host, port=broker.port, username=broker.username, password=broker.password,
+                        **overrides)
+
+
+@dataclass
+class Home:
+    registry: object
+    settings: object
+    simulator: object
+    client: object
+    dispatcher: object
+
+
+@pytest.fixture
+def home(mosquitto, registry):
+    """Simulator (own thread) + a dispatcher with its own client, both on the session Mosquitto."""
+    from assistant.adapters.mqtt import MqttClient
+    from assistant.dispatcher import Dispatcher
+    from assistant.sim.runner import Simulator
+
+    settings = mqtt_settings(mosquitto, base_topic=registry.base_topic, echo_timeout_ms=1000)
+    simulator = Simulator(registry, settings).start_thread()
+    client = MqttClient(settings)
+    dispatcher = Dispatcher(registry, settings, client)
+    yield Home(registry, settings, simulator, client, dispatcher)
+    client.close()
+    simulator.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import socket
 import threading
 import time
 from typing import Any
@@ -60,6 +61,7 @@ class MqttClient:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_socket_open = self._on_socket_open
         self._connect(connect_timeout_s)
 
     @property
@@ -83,6 +85,14 @@ class MqttClient:
         log.info("connected to MQTT broker at %s", self.where)
 
     # ------------------------------------------------------------------ paho callbacks (loop thread)
+
+    @staticmethod
+    def _on_socket_open(client, userdata, sock) -> None:
+        # Without this, Nagle holds a PUBLISH that follows a PUBACK until the peer's delayed ACK: +40 ms.
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass  # not a TCP socket (e.g. websockets wrapper); latency only
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:

@@ -82,7 +82,7 @@ class Simulator:
 
     def serve_forever(self) -> None:
         while not self._stop.is_set():
-            self.step()
+            self.step(0.05)
 
     def start_thread(self) -> "Simulator":
         self.start()

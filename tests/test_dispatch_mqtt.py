@@ -1,0 +1,204 @@
+"""The dispatcher against the simulated bridge on a real Mosquitto: every intent kind, exact payload, real state."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import pytest
+
+from assistant.adapters.mqtt import MqttClient
+from assistant.dispatcher import Dispatcher
+from assistant.errors import BrokerError, DeviceError
+from assistant.messages import Intent, MqttMessage, Outcome
+
+from conftest import mqtt_settings
+
+
+def run(home, intent, **slots):
+    return home.dispatcher.dispatch([Intent(intent, slots)])
+
+
+def sent(result):
+    base = len(result.messages[0].topic.split("/")[0]) + 1 if result.messages else 0
+    return [(m.topic[base:], json.loads(m.payload)) for m in result.messages]
+
+
+def test_every_message_is_qos1_not_retained_and_echoed(home):
+    result = run(home, "HassTurnOn", name="kitchen_light")
+    assert sent(result) == [("kitchen_light/set", {"state": "ON"})]
+    assert all(m.qos == 1 and not m.retain for m in result.messages)
+    [outcome] = result.outcomes
+    assert outcome.outcome == Outcome.DONE and outcome.state["state"] == "ON"
+    assert 0 <= outcome.echo_ms < 1000
+    assert home.dispatcher.device_states()["kitchen_light"]["state"] == "ON"
+    assert home.simulator.bridge.states["kitchen_light"]["state"] == "ON"
+
+
+# (intent, slots, expected (topic, payload) list, device, expected state subset after)
+CASES = [
+    ("HassTurnOff", {"name": "kitchen_light"}, [("kitchen_light/set", {"state": "OFF"})], "kitchen_light",
+     {"state": "OFF"}),
+    ("HassLightSet", {"name": "kitchen_light", "brightness": 50},
+     [("kitchen_light/set", {"state": "ON", "brightness": 127})], "kitchen_light", {"state": "ON", "brightness": 127}),
+    ("HassLightSet", {"name": "kitchen_light", "color_temp_kelvin": 2700},
+     [("kitchen_light/set", {"state": "ON", "color_temp": 370})], "kitchen_light", {"color_temp": 370}),
+    ("HassLightSet", {"name": "kitchen_light", "color_temp_kelvin": 9000},  # clamped to 250 mired
+     [("kitchen_light/set", {"state": "ON", "color_temp": 250})], "kitchen_light", {"color_temp": 250}),
+    ("HassLightSet", {"name": "bedroom_light", "color": "red"},
+     [("bedroom_light/set", {"state": "ON", "color": {"x": 0.6401, "y": 0.33}})], "bedroom_light",
+     {"color_mode": "xy", "color": {"x": 0.6401, "y": 0.33}}),
+    ("HassTurnOff", {"name": "living_room_blinds"}, [("living_room_blinds/set", {"state": "CLOSE"})],
+     "living_room_blinds", {"state": "CLOSE", "position": 0}),
+    ("HassSetPosition", {"name": "living_room_blinds", "position": 40},
+     [("living_room_blinds/set", {"position": 40})], "living_room_blinds", {"position": 40}),
+    ("HassStopMoving", {"name": "living_room_blinds"}, [("living_room_blinds/set", {"state": "STOP"})],
+     "living_room_blinds", {"position": 100}),
+    ("HassTurnOn", {"name": "coffee_maker"}, [("coffee_maker/set", {"state": "ON"})], "coffee_maker", {"state": "ON"}),
+    ("SetFanMode", {"name": "air_purifier", "fan_mode": "auto"}, [("air_purifier/set", {"fan_mode": "auto"})],
+     "air_purifier", {"fan_mode": "auto", "fan_state": "ON"}),
+    ("SetFanMode", {"name": "air_purifier", "fan_mode": "3"}, [("air_purifier/set", {"fan_mode": "3"})],
+     "air_purifier", {"fan_mode": "3"}),
+    ("HassTurnOn", {"group": "downstairs_lights"}, [("downstairs_lights/set", {"state": "ON"})], "living_room_lamp",
+     {"state": "ON"}),
+    ("HassTurnOn", {"scene": "movie_night"}, [("downstairs_lights/set", {"scene_recall": 1})], "living_room_lamp",
+     {"state": "ON", "brightness": 60, "color_temp": 454}),
+]
+
+
+@pytest.mark.parametrize("intent, slots, expected, device, after", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_intent_payload_topic_and_resulting_state(home, intent, slots, expected, device, after):
+    result = run(home, intent, **slots)
+    assert sent(result) == expected
+    assert {o.outcome for o in result.outcomes} == {Outcome.DONE}
+    state = home.simulator.bridge.states[device]
+    assert {k: state[k] for k in after} == after
+
+
+def test_relative_brightness_and_colour_temperature_from_retained_state(home):
+    run(home, "HassLightSet", name="desk_lamp", brightness=100)
+    result = run(home, "HassLightSet", name="desk_lamp", brightness_step=-25)
+    assert sent(result) == [("desk_lamp/set", {"brightness": 190})]
+    result = run(home, "HassLightSet", name="desk_lamp", brightness_step=25)
+    assert sent(result) == [("desk_lamp/set", {"brightness": 254})]  # 254 + 64 clamped
+    result = run(home, "HassLightSet", name="desk_lamp", color_temp_step_kelvin=500)  # 370 mired = 2703 K
+    assert sent(result) == [("desk_lamp/set", {"color_temp": 312})]
+    assert home.simulator.bridge.states["desk_lamp"]["color_temp"] == 312
+
+
+def test_area_domain_and_everything(home):
+    run(home, "HassTurnOn", name="coffee_maker")
+    result = run(home, "HassTurnOff", area="kitchen", domain="light")
+    assert sent(result) == [("kitchen_light/set", {"state": "OFF"})]
+    assert home.simulator.bridge.states["coffee_maker"]["state"] == "ON"
+    result = run(home, "HassTurnOff")
+    assert {t for t, _ in sent(result)} == {f"{d}/set" for d in home.registry.devices if d != "living_room_blinds"}
+    assert all(o.outcome == Outcome.DONE for o in result.outcomes)
+
+
+def test_compound_turn_and_state_questions(home):
+    result = home.dispatcher.dispatch([Intent("HassTurnOn", {"name": "kitchen_light"}),
+                                       Intent("HassLightSet", {"name": "bedroom_light", "brightness": 50})])
+    assert len(result.messages) == 2 and [o.outcome for o in result.outcomes] == [Outcome.DONE, Outcome.DONE]
+    [answer] = run(home, "HassGetState", name="kitchen_light", attribute="state", expected="ON").outcomes
+    assert (answer.outcome, answer.detail) == (Outcome.ANSWERED, "yes")
+    [answer] = run(home, "HassGetState", name="bedroom_light", attribute="brightness").outcomes
+    assert (answer.outcome, answer.detail, answer.state["brightness"]) == (Outcome.ANSWERED, "50%", 127)
+    nothing = run(home, "HassNevermind")
+    assert nothing.commands == () and nothing.messages == () and nothing.outcomes == ()
+
+
+def test_group_fan_out_reaches_every_member(home):
+    result = run(home, "HassLightSet", group="downstairs_lights", brightness=20)
+    assert sent(result) == [("downstairs_lights/set", {"state": "ON", "brightness": 51})]
+    assert sorted(o.device for o in result.outcomes) == ["kitchen_light", "living_room_lamp"]
+    for member in ("kitchen_light", "living_room_lamp"):
+        assert home.simulator.bridge.states[member]["brightness"] == 51
+
+
+def test_unreachable_device_is_reported_and_others_still_work(home):
+    home.client.publish(MqttMessage(f"{home.registry.base_topic}/bridge/request/simulate/unreachable",
+                                    '{"id": "desk_lamp", "value": true}'))
+    deadline = time.monotonic() + 2
+    while home.dispatcher.availability()["desk_lamp"] is not False and time.monotonic() < deadline:
+        time.sleep(0.01)
+    result = home.dispatcher.dispatch([Intent("HassTurnOn", {"name": "desk_lamp"}),
+                                       Intent("HassTurnOn", {"name": "kitchen_light"})])
+    outcomes = {o.device: o for o in result.outcomes}
+    assert outcomes["desk_lamp"].outcome == Outcome.UNREACHABLE
+    assert outcomes["kitchen_light"].outcome == Outcome.DONE
+    assert home.simulator.bridge.states["desk_lamp"]["state"] == "OFF"
+
+
+def test_no_echo_means_unreachable_within_the_timeout(mosquitto, registry):
+    settings = mqtt_settings(mosquitto, echo_timeout_ms=300)  # no simulator running at all
+    with MqttClient(settings) as client:
+        dispatcher = Dispatcher(registry, settings, client)
+        started = time.monotonic()
+        [outcome] = dispatcher.dispatch([Intent("HassTurnOn", {"name": "kitchen_light"})]).outcomes
+    assert outcome.outcome == Outcome.UNREACHABLE and "no state echo" in outcome.detail
+    assert time.monotonic() - started < 1.0
+
+
+def test_bridge_refusal_is_reported(home):
+    # A command the planner would never build, sent straight through the dispatcher's codec path:
+    from assistant.devices.planner import Plan
+    from assistant.messages import DeviceCommand
+    from assistant.mqtt_codec import encode_command
+
+    command = DeviceCommand("kitchen_light", {"brightness": 999})
+    plan = Plan((command,), (("kitchen_light", "kitchen_light"),))
+    [outcome] = home.dispatcher._send(plan, (encode_command(command, home.dispatcher.topics),))
+    assert outcome.outcome == Outcome.REFUSED and "brightness" in outcome.detail
+
+
+def test_only_registry_devices_can_be_addressed(home):
+    with pytest.raises(DeviceError):
+        run(home, "HassTurnOn", name="front_door_lock")
+
+
+def test_dry_run_needs_no_broker(registry):
+    from assistant.config import MqttSettings
+
+    dispatcher = Dispatcher(registry, MqttSettings(port=1))
+    result = dispatcher.dispatch([Intent("HassTurnOn", {"name": "kitchen_light"})])
+    assert result.messages == (MqttMessage(f"{registry.base_topic}/kitchen_light/set", '{"state":"ON"}', 1, False),)
+    assert result.outcomes[0].outcome == Outcome.DRY_RUN
+
+
+def test_embedded_broker_with_the_same_client(registry):
+    from assistant.adapters.embedded_broker import EmbeddedBroker
+    from assistant.config import MqttSettings
+    from assistant.sim.runner import Simulator
+
+    with EmbeddedBroker() as broker:
+        settings = MqttSettings(host=broker.host, port=broker.port)
+        simulator = Simulator(registry, settings).start_thread()
+        try:
+            with MqttClient(settings) as client:
+                result = Dispatcher(registry, settings, client).dispatch([Intent("HassTurnOn", {"name": "desk_lamp"})])
+            assert result.outcomes[0].outcome == Outcome.DONE
+        finally:
+            simulator.stop()
+
+
+def test_authenticated_broker(mosquitto_auth, registry):
+    good = mqtt_settings(mosquitto_auth)
+    with MqttClient(good) as client:
+        client.subscribe("auth/test")
+        client.publish(MqttMessage("auth/test", "hello"))
+        assert client.get(2).payload == "hello"
+    with pytest.raises(BrokerError, match="refused the connection"):
+        MqttClient(dataclasses.replace(good, password="wrong"))
+    with pytest.raises(BrokerError, match="refused the connection"):
+        MqttClient(dataclasses.replace(good, username=None, password=None))
+
+
+def test_dead_broker_is_one_clear_line():
+    from assistant.config import MqttSettings
+    from conftest import free_port
+
+    with pytest.raises(BrokerError) as err:
+        MqttClient(MqttSettings(host="127.0.0.1", port=free_port()))
+    assert "cannot reach MQTT broker at 127.0.0.1" in str(err.value) and "\n" not in str(err.value)
