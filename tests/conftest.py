@@ -44,7 +44,7 @@ class Broker:
 def _start(binary: str, conf_lines: list[str], workdir: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     conf = workdir / "mosquitto.conf"
-    conf.write_text("\n".join([f"listener {port} 127.0.0.1", "persistence false", "user root", "set_tcp_nodelay true",
+    conf.write_text("\n".join([f"listener {port} 127.0.0.1", "persistence false", "user root",
                                f"log_dest file {workdir / 'mosquitto.log'}", *conf_lines]) + "\n")
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 5

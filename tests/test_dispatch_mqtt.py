@@ -202,3 +202,24 @@ def test_dead_broker_is_one_clear_line():
     with pytest.raises(BrokerError) as err:
         MqttClient(MqttSettings(host="127.0.0.1", port=free_port()))
     assert "cannot reach MQTT broker at 127.0.0.1" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_echo_is_fast_on_a_default_mosquitto(home):
+    """Guards against Nagle + delayed ACK stalls (~44 ms per command when TCP_NODELAY/QUICKACK go missing)."""
+    import statistics
+
+    times = [run(home, "HassTurnOn" if i % 2 else "HassTurnOff", name="kitchen_light").outcomes[0].echo_ms
+             for i in range(30)]
+    assert statistics.median(times) < 20
+
+
+def test_dispatcher_and_simulator_import_without_paho_or_amqtt():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfor n in ('paho', 'amqtt'): sys.modules[n] = None\n"
+            "import assistant.dispatcher, assistant.sim.runner, assistant.commands.devices, assistant.commands.simulate\n"
+            "from assistant.adapters.mqtt import MqttClient\nfrom assistant.adapters.embedded_broker import EmbeddedBroker\n"
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -21,6 +21,7 @@ from ..messages import MqttMessage
 log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
 def _paho():
@@ -62,6 +63,7 @@ class MqttClient:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_socket_open = self._on_socket_open
+        self._client.on_publish = self._on_publish
         self._connect(connect_timeout_s)
 
     @property
@@ -94,6 +96,19 @@ class MqttClient:
         except (OSError, AttributeError):
             pass  # not a TCP socket (e.g. websockets wrapper); latency only
 
+    def _quick_ack(self) -> None:
+        # Brokers with Nagle on (Mosquitto's default) hold the echo behind our delayed ACK of their
+        # PUBACK. Asking the kernel to ACK at once after every packet we read removes that ~40 ms.
+        sock = self._client.socket()
+        if sock is not None and _QUICKACK is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            except OSError:
+                pass
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self._quick_ack()
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._connack = str(reason_code)
@@ -112,6 +127,7 @@ class MqttClient:
             log.warning("lost MQTT broker at %s (%s); reconnecting", self.where, reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:
+        self._quick_ack()
         payload = msg.payload.decode("utf-8", "replace")
         self._queue.put(MqttMessage(msg.topic, payload, msg.qos, bool(msg.retain)))
 
