@@ -14,6 +14,8 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 # libportaudio2: microphone (sounddevice); mosquitto: the MQTT broker the tests and real homes use;
 # espeak-ng: optional spoken confirmation; python3-venv: Debian splits venv out of python3.
 pkgs=(libportaudio2 mosquitto mosquitto-clients espeak-ng python3-venv)
+# tests only: a PulseAudio null sink is the virtual microphone that exercises sounddevice's real stream
+[ $want_test -eq 1 ] && pkgs+=(pulseaudio pulseaudio-utils libasound2-plugins)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -69,13 +69,15 @@ def pick_input(spec: str | int | None) -> InputDevice | None:
 class MicSource:
     """Live audio frames. Counts input overflows; raises AudioError if the device goes away."""
 
-    def __init__(self, device: str | int | None = None, stall_timeout_s: float = 2.0):
+    def __init__(self, device: str | int | None = None, stall_timeout_s: float = 2.0, retries: int = 2):
         self._sd = _sounddevice()
         self._device = pick_input(device)
         self._queue: "queue.Queue[bytes | None]" = queue.Queue(maxsize=200)
         self._stall_timeout_s = stall_timeout_s
+        self.retries = retries
         self.overflows = 0
         self.dropped_blocks = 0
+        self.reopened = 0
         self._rate = SAMPLE_RATE
         self._stream = None
 
@@ -104,6 +106,20 @@ class MicSource:
                 last = exc
         raise AudioError(f"cannot open microphone {self._device.name if self._device else '(default)'}: {last}")
 
+    def _reopen(self) -> None:
+        self.reopened += 1
+        if self._stream is not None:
+            try:
+                self._stream.stop()
+                self._stream.close()
+            except Exception:  # the old stream may already be gone with its device
+                pass
+            self._stream = None
+        try:
+            self.open()
+        except AudioError as exc:
+            log.warning("%s", exc)
+
     def close(self) -> None:
         if self._stream is not None:
             try:
@@ -118,13 +134,24 @@ class MicSource:
         if self._stream is None:
             self.open()
         reframer = Reframer()
+        stalls = 0
         try:
             while True:
                 try:
                     block = self._queue.get(timeout=self._stall_timeout_s)
+                    stalls = 0
                 except queue.Empty:
-                    raise AudioError(f"microphone delivered no audio for {self._stall_timeout_s:.0f} s "
-                                     "(unplugged or in use by another program?)") from None
+                    # A stalled stream (device unplugged, sound server restarted, or a sleepy virtual
+                    # source) often comes back when reopened; give up only after a few tries.
+                    stalls += 1
+                    if stalls > self.retries:
+                        raise AudioError(f"microphone delivered no audio for {self._stall_timeout_s:.0f} s "
+                                         f"after {self.retries} reopen(s) (unplugged or in use by another "
+                                         "program?)") from None
+                    log.warning("microphone silent for %.0f s; reopening (%d/%d)", self._stall_timeout_s,
+                                stalls, self.retries)
+                    self._reopen()
+                    continue
                 if block is None:
                     return
                 if self._rate != SAMPLE_RATE:
