@@ -1,0 +1,115 @@
+"""Wake-word detection with the real openWakeWord models on the committed TTS fixtures."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
+from assistant.audio import WavSource
+from assistant.commands.wake import detect
+from assistant.config import WakeSettings, load_settings
+from assistant.errors import ModelError
+from assistant.wake import WakePolicy
+
+pytestmark = pytest.mark.models
+ROOT = Path(__file__).resolve().parent.parent
+WAKE = ROOT / "tests" / "fixtures" / "wake"
+BAD = ROOT / "tests" / "fixtures" / "bad"
+MODELS = load_settings().models_dir
+
+
+def labels(folder):
+    return [json.loads(line) for line in (folder / "labels.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return OpenWakeWordScorer(resolve_wake_words(["hey_jarvis", "alexa"], MODELS), MODELS)
+
+
+def run_file(scorer, path):
+    policy = WakePolicy(WakeSettings())
+    policy.reset(-scorer.reset())
+    return detect(WavSource(path), scorer, policy)
+
+
+def test_clean_positives_detected_in_time_window(scorer):
+    found = {"hey_jarvis": [], "alexa": []}
+    for item in labels(WAKE):
+        if item["kind"] != "positive" or item["snr_db"] is not None:
+            continue
+        hits = run_file(scorer, WAKE / item["file"])
+        assert all(h.wake_word == item["wake_word"] for h in hits), (item["file"], hits)
+        assert len(hits) <= 1, (item["file"], hits)
+        for h in hits:
+            # the model fires at the end of the phrase: not before it starts, not long after it ends
+            assert item["speech_start_s"] < h.time_ms / 1000 <= item["speech_end_s"] + 1.0, (item["file"], h)
+        found[item["wake_word"]].append(bool(hits))
+    assert all(found["hey_jarvis"]) and len(found["hey_jarvis"]) >= 6
+    assert sum(found["alexa"]) >= len(found["alexa"]) - 1 and len(found["alexa"]) >= 6
+
+
+def test_noisy_positives_mostly_detected(scorer):
+    noisy = [i for i in labels(WAKE) if i["kind"] == "positive" and i["snr_db"] == 10]
+    hits = [bool(run_file(scorer, WAKE / i["file"])) for i in noisy]
+    assert len(noisy) >= 4 and sum(hits) >= len(noisy) - 2
+
+
+def test_speech_and_noise_never_wake(scorer):
+    quiet = [i for i in labels(WAKE) if i["kind"] in ("negative", "noise")]
+    assert len(quiet) >= 4
+    for item in quiet:
+        assert run_file(scorer, WAKE / item["file"]) == [], item["file"]
+
+
+def test_near_misses_that_should_not_wake(scorer):
+    # "a lexicon" sounds like "alexa" and does fire (a known confusable); these must not.
+    for item in labels(WAKE):
+        if item["kind"] == "near_miss" and "lexicon" not in item["file"]:
+            assert run_file(scorer, WAKE / item["file"]) == [], item["file"]
+
+
+def test_every_valid_wav_format_converts_and_wakes(scorer):
+    for item in labels(BAD):
+        if item["valid"]:
+            hits = run_file(scorer, BAD / item["file"])
+            assert [h.wake_word for h in hits] == ["hey_jarvis"], item["format"]
+
+
+def test_same_audio_same_scores(scorer):
+    path = WAKE / "pos_hey_jarvis__joe.wav"
+    assert run_file(scorer, path) == run_file(scorer, path)
+
+
+def test_cli_json_and_bad_files_do_not_stop_the_others(tmp_path):
+    files = [str(WAKE / "pos_hey_jarvis__joe.wav"), str(BAD / "truncated.wav"), str(tmp_path / "missing.wav"),
+             str(BAD / "mulaw.wav"), str(WAKE / "noise_pink1.wav")]
+    out = subprocess.run([sys.executable, "-m", "assistant", "wake", *files, "--json"], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 1
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [Path(r["file"]).name for r in rows] == ["pos_hey_jarvis__joe.wav", "noise_pink1.wav"]
+    assert rows[0]["detections"][0]["wake_word"] == "hey_jarvis" and 0.5 <= rows[0]["detections"][0]["score"] <= 1
+    assert rows[1]["detections"] == [] and rows[1]["duration_s"] > 1
+    errors = out.stderr.strip().splitlines()
+    assert len(errors) == 3 and "Traceback" not in out.stderr
+    assert any("truncated.wav: truncated" in e for e in errors) and any("mu-law" in e for e in errors)
+
+
+def test_missing_model_names_the_fetch_command(tmp_path):
+    with pytest.raises(ModelError, match="assistant models fetch hey_jarvis"):
+        resolve_wake_words(["hey_jarvis"], tmp_path)
+
+
+def test_custom_model_by_path_and_bad_model_file(tmp_path):
+    custom = resolve_wake_words([str(MODELS / "alexa_v0.1.onnx")], MODELS)
+    assert custom[0].name == "alexa_v0.1"
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot load wake-word model"):
+        OpenWakeWordScorer(resolve_wake_words([str(broken)], MODELS), MODELS)
+    with pytest.raises(ModelError, match="unknown wake word"):
+        resolve_wake_words(["hey_computer"], MODELS)
