@@ -125,7 +125,13 @@ class Pipeline:
             return Interaction(wake, utterance, transcript, not_understood=result, timings_ms=timings)
         intents = result
         self._emit("intents", understood=True, intents=[i.to_json() for i in intents])
-        dispatched = self.dispatch(intents)
+        try:
+            dispatched = self.dispatch(intents)
+        except AssistantError as exc:  # e.g. a slot naming nothing in the registry, or a dead broker
+            log.error("could not carry out %s: %s", [i.name for i in intents], exc)
+            self._emit("result", status="failed", detail=str(exc), timings_ms=timings)
+            return Interaction(wake, utterance, transcript, intents, NotUnderstood(transcript.text, str(exc)),
+                               timings_ms=timings)
         timings["publish_ms"] = round(dispatched.publish_ms, 1)
         timings["echo_ms"] = round(dispatched.echo_ms, 1)
         timings["speech_end_to_publish_ms"] = round(

@@ -1,0 +1,133 @@
+"""Pipeline logic with tiny fakes: a scorer that fires at given times, a scripted VAD, a recognizer
+that returns fixed text, and a recording dispatcher. The real parts are exercised in test_voice_loop."""
+
+import numpy as np
+
+from assistant.audio import frames
+from assistant.config import ListenerSettings, Settings, WakeSettings
+from assistant.listener import Listener
+from assistant.messages import (DeviceCommand, DeviceOutcome, EndReason, Intent, MqttMessage, NotUnderstood, Outcome,
+                                Transcript, WakeScores)
+from assistant.pipeline import Dispatched, Pipeline
+from assistant.wake import WakePolicy
+
+
+class FiringScorer:
+    def __init__(self, *fire_ms):
+        self.fire_ms = fire_ms
+
+    def score(self, frame):
+        hit = any(frame.start_ms <= t < frame.end_ms for t in self.fire_ms)
+        return WakeScores(frame.end_ms, {"hey_jarvis": 0.95 if hit else 0.01})
+
+
+class ScriptedVad:
+    def __init__(self, *ranges):
+        self.ranges = ranges
+
+    def reset(self):
+        pass
+
+    def probability(self, frame):
+        return 0.9 if any(a <= frame.start_ms < b for a, b in self.ranges) else 0.0
+
+
+class FixedRecognizer:
+    name = "fixed"
+
+    def __init__(self, *texts):
+        self.texts = list(texts)
+        self.heard = []
+
+    def transcribe(self, pcm):
+        self.heard.append(len(pcm))
+        text = self.texts.pop(0)
+        return Transcript(text, 0.9 if text else 0.0, "fixed", rejected=not text)
+
+
+class RecordingDispatcher:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, intents):
+        self.calls.append(intents)
+        msgs = tuple(MqttMessage(f"zigbee2mqtt/{i.slots['name']}/set", '{"state":"ON"}') for i in intents)
+        outs = tuple(DeviceOutcome(i.slots["name"], Outcome.DONE, {"state": "ON"}) for i in intents)
+        cmds = tuple(DeviceCommand(i.slots["name"], {"state": "ON"}) for i in intents)
+        return Dispatched(cmds, msgs, outs, publish_ms=1.0, echo_ms=2.0)
+
+
+def understand(text):
+    if text == "turn on the kitchen light":
+        return (Intent("HassTurnOn", {"name": "kitchen_light"}),)
+    return NotUnderstood(text, "no sentence matches")
+
+
+def make(scorer, vad, recognizer, dispatcher, events):
+    settings = Settings(wake=WakeSettings(warmup_ms=0), listener=ListenerSettings())
+    return Pipeline(settings, scorer, WakePolicy(settings.wake), Listener(settings.listener, vad), recognizer,
+                    understand, dispatcher, events.append, "test.wav")
+
+
+def silence(seconds):
+    return np.zeros(int(16000 * seconds), np.int16)
+
+
+def test_two_turns_in_one_stream():
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer("turn on the kitchen light", "turn on the kitchen light")
+    pipe = make(FiringScorer(1000, 7000), ScriptedVad((1600, 2800), (7500, 8700)), recognizer, dispatcher, events)
+    turns = pipe.run(frames(silence(12)))
+    assert len(turns) == 2 and len(dispatcher.calls) == 2
+    assert [t.utterance.ended_by for t in turns] == [EndReason.SILENCE, EndReason.SILENCE]
+    kinds = [e["event"] for e in events]
+    assert kinds == ["wake", "utterance", "transcript", "intents", "mqtt", "outcome", "result"] * 2
+    result = [e for e in events if e["event"] == "result"][0]
+    t = result["timings_ms"]
+    assert result["status"] == "done" and t["hangover_ms"] == 400
+    assert t["speech_end_to_publish_ms"] >= t["hangover_ms"] + t["publish_ms"]
+
+
+def test_timeout_publishes_nothing():
+    events, dispatcher = [], RecordingDispatcher()
+    pipe = make(FiringScorer(1000), ScriptedVad(), FixedRecognizer(), dispatcher, events)
+    turns = pipe.run(frames(silence(8)))
+    assert turns[0].utterance.ended_by is EndReason.NO_SPEECH and dispatcher.calls == []
+    assert events[-1]["status"] == "timeout"
+
+
+def test_rejected_and_unknown_speech_publish_nothing():
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer("", "open the pod bay doors")
+    pipe = make(FiringScorer(1000, 7000), ScriptedVad((1600, 2800), (7500, 8700)), recognizer, dispatcher, events)
+    turns = pipe.run(frames(silence(12)))
+    assert [t.not_understood is not None for t in turns] == [True, True] and dispatcher.calls == []
+    assert [e["status"] for e in events if e["event"] == "result"] == ["not_understood", "not_understood"]
+
+
+def test_no_wake_word_nothing_happens():
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer()
+    pipe = make(FiringScorer(), ScriptedVad((0, 10000)), recognizer, dispatcher, events)
+    assert pipe.run(frames(silence(6))) == [] and events == [] and recognizer.heard == []
+
+
+def test_command_cut_by_end_of_file_still_handled():
+    events, dispatcher = [], RecordingDispatcher()
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 5000)), FixedRecognizer("turn on the kitchen light"),
+                dispatcher, events)
+    turns = pipe.run(frames(silence(3)))
+    assert turns[0].utterance.ended_by is EndReason.END_OF_AUDIO and len(dispatcher.calls) == 1
+
+
+def test_dispatch_error_is_reported_not_raised():
+    from assistant.errors import DeviceError
+
+    def broken(intents):
+        raise DeviceError("unknown device 'garage'")
+
+    events = []
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 2800)), FixedRecognizer("turn on the kitchen light"),
+                broken, events)
+    turns = pipe.run(frames(silence(5)))
+    assert len(turns) == 1 and events[-1]["status"] == "failed" and "garage" in events[-1]["detail"]
