@@ -100,7 +100,7 @@ def load_yaml(path: Path | str) -> YamlDoc:
 class WakeSettings:
     wake_words: tuple[str, ...] = ("hey_jarvis",)
     threshold: float = 0.5
-    trigger_frames: int = 1  # consecutive frames at or above threshold
+    trigger_frames: int = 2  # consecutive frames at or above threshold (2 drops "hey travis" near misses)
     refractory_ms: int = 2000  # ignore the same wake word for this long after a detection
     warmup_ms: int = 1360  # scores are unreliable for ~16 frames after a model reset
 
@@ -128,12 +128,15 @@ class MqttSettings:
     host: str = "127.0.0.1"
     port: int = 1883
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never printed with the settings
     tls_ca: str | None = None
     base_topic: str = "zigbee2mqtt"
     satellite_id: str = "default"
     echo_timeout_ms: int = 2000
     keepalive_s: int = 30
+    offline_queue_ms: int = 5000  # a command waits this long for a lost broker, then fails (never sent late)
+    reconnect_min_ms: int = 500  # reconnect backoff: first retry after this, doubling ...
+    reconnect_max_ms: int = 5000  # ... up to this
 
 
 @dataclass(frozen=True)
