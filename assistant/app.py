@@ -86,9 +86,11 @@ class Assistant:
 
 
 def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant") -> Any:
+    """The assistant's MQTT client. An absent broker is a warning, not an error: the voice loop starts
+    anyway and the client reconnects in the background (wrong credentials or TLS still stop us)."""
     from .adapters.mqtt import MqttClient
 
-    return MqttClient(mqtt)
+    return MqttClient(mqtt, required=False)
 
 
 def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str], None] = lambda s: None) -> Assistant:

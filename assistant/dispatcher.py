@@ -4,6 +4,11 @@ The dispatcher follows every device's retained state and availability (so relati
 questions use what the devices last reported), publishes at QoS 1, then waits, bounded by
 settings.echo_timeout_ms, for each device's state echo. Without a client it is a dry run: it returns the
 messages it would publish and touches nothing.
+
+Broker faults: a turn that needs the broker while it is away waits up to settings.offline_queue_ms for
+it to come back, then reports every device it would have touched as FAILED ("broker unavailable ...").
+Nothing is published late. After a reconnection the dispatcher catches up (retained states, and the
+bridge's announcement when a bridge had been seen) before it sends anything.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from .config import MqttSettings
 from .devices.catalog import DeviceKind
 from .devices.planner import Plan, Query, plan
 from .devices.registry import Registry
+from .devices.reported import MAX_STATE_BYTES, clean_state
 from .devices.units import brightness_to_percent
+from .errors import BrokerError
 from .messages import DeviceCommand, DeviceOutcome, Intent, MqttMessage, Outcome
-from .mqtt_codec import TopicKind, Topics, encode_command, parse_availability, parse_object, sync_topic
+from .mqtt_codec import (CONNECTED_TOPIC, TopicKind, Topics, encode_command, parse_availability, parse_object,
+                         sync_topic)
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +35,17 @@ SYNC_TIMEOUT_S = 2.0
 
 
 class MqttPort(Protocol):
-    """What the dispatcher needs from an MQTT client (assistant.adapters.mqtt.MqttClient provides it)."""
+    """What the dispatcher needs from an MQTT client (assistant.adapters.mqtt.MqttClient provides it).
+    publish() raises BrokerError when the broker is unavailable; a client reports each (re)connection
+    after the first as a message on CONNECTED_TOPIC, in order with the messages around it."""
+
+    connected: bool
 
     def subscribe(self, *topics: str) -> None: ...
     def publish(self, message: MqttMessage) -> None: ...
     def get(self, timeout_s: float) -> MqttMessage | None: ...
     def drain(self) -> list[MqttMessage]: ...
+    def wait_connected(self, timeout_s: float) -> bool: ...
 
 
 class DispatchResult(NamedTuple):
@@ -57,15 +70,20 @@ class Dispatcher:
         self.registry = registry
         self.topics = Topics(registry.base_topic)
         self.echo_timeout_s = min(settings.echo_timeout_ms, 2000) / 1000
+        self.offline_queue_s = settings.offline_queue_ms / 1000
+        self.where = f"{settings.host}:{settings.port}"
         self.client = client
         self._states: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (states or {}).items()}
         self._online: dict[str, bool | None] = {}
         self._bridge_online: bool | None = None
+        self._bridge_seen = False  # a bridge announced itself at some point: expect it back after a reconnect
         self._pending: list[_Pending] = []
+        self._marker = sync_topic(uuid.uuid4().hex, settings.satellite_id)
+        self._stale = True  # retained states not absorbed since the last (re)connection
         if client is not None:
-            token = uuid.uuid4().hex
-            client.subscribe(*self.topics.follow_patterns(), sync_topic(token))
-            self._sync(token)
+            client.subscribe(*self.topics.follow_patterns(), self._marker)
+            if client.connected:
+                self._sync(SYNC_TIMEOUT_S)
 
     @property
     def dry_run(self) -> bool:
@@ -73,17 +91,42 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ state following
 
-    def _sync(self, token: str) -> None:
+    def _sync(self, timeout_s: float) -> None:
         """Absorb the retained burst: wait until our own marker comes back."""
-        marker = sync_topic(token)
-        self.client.publish(MqttMessage(marker, "{}", qos=1, retain=False))
-        deadline = time.monotonic() + SYNC_TIMEOUT_S
+        try:
+            self.client.publish(MqttMessage(self._marker, "{}", qos=1, retain=False))
+        except BrokerError as exc:
+            log.debug("sync marker not sent: %s", exc)
+            return
+        self._stale = False
+        deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             message = self.client.get(left)
-            if message is None or message.topic == marker:
+            if message is None or message.topic == self._marker:
                 return
             self._absorb(message)
-        log.warning("broker did not return our sync marker within %.1f s", SYNC_TIMEOUT_S)
+        log.warning("broker did not return our sync marker within %.1f s", timeout_s)
+
+    def _ready(self) -> str | None:
+        """Wait, at most offline_queue_ms, until the broker is there and we have caught up after a
+        reconnection. Returns why not, or None when commands can go out."""
+        deadline = time.monotonic() + self.offline_queue_s
+        if not self.client.connected:
+            log.info("broker unavailable; holding the command for up to %.0f ms", self.offline_queue_s * 1000)
+            if not self.client.wait_connected(self.offline_queue_s):
+                return (f"broker unavailable at {self.where} for {self.offline_queue_s * 1000:.0f} ms; "
+                        "nothing was sent")
+        self._refresh()
+        if self._stale:
+            self._sync(min(SYNC_TIMEOUT_S, max(deadline - time.monotonic(), 0.05)))
+        # A restarted bridge announces bridge/state before anything else it republishes; until then its
+        # devices' old states may still be on their way and would read as echoes.
+        while self._bridge_seen and self._bridge_online is None and (left := deadline - time.monotonic()) > 0:
+            message = self.client.get(left)
+            if message is None:
+                break
+            self._absorb(message)
+        return None
 
     def _refresh(self) -> None:
         if self.client is not None:
@@ -91,12 +134,22 @@ class Dispatcher:
                 self._absorb(message)
 
     def _absorb(self, message: MqttMessage) -> None:
+        if message.topic == CONNECTED_TOPIC:  # reconnected: what we knew may be stale, catch up before sending
+            self._stale = True
+            if self._bridge_online is not None:
+                self._bridge_seen = True
+            self._bridge_online = None
+            return
         route = self.topics.route(message.topic)
         if route is None:
             return
         if route.kind == TopicKind.STATE and route.name in self.registry.devices:
-            state = parse_object(message.payload)
-            if state is not None:
+            if len(message.payload) > MAX_STATE_BYTES:
+                log.debug("ignored a %d-character state on %s", len(message.payload), message.topic)
+                return
+            reported = parse_object(message.payload)
+            if reported is not None:
+                state = clean_state(self.registry.devices[route.name].spec, reported)
                 self._states[route.name] = state
                 if not message.retain:
                     self._resolve(lambda p: p.device == route.name, Outcome.DONE, state=state)
@@ -107,10 +160,11 @@ class Dispatcher:
                 self._resolve(lambda p: p.device == route.name, Outcome.UNREACHABLE, detail="availability offline")
         elif route.kind == TopicKind.BRIDGE and route.name == "state":
             self._bridge_online = parse_availability(message.payload)
+            self._bridge_seen = self._bridge_seen or self._bridge_online is not None
             if self._bridge_online is False:
                 self._resolve(lambda p: True, Outcome.UNREACHABLE, detail="bridge offline")
         elif route.kind == TopicKind.BRIDGE and route.name == "logging":
-            entry = parse_object(message.payload) or {}
+            entry = (parse_object(message.payload) if len(message.payload) <= MAX_STATE_BYTES else None) or {}
             text = str(entry.get("message", ""))
             if entry.get("level") == "error":
                 self._resolve(lambda p: f"'{p.target}'" in text, Outcome.REFUSED, detail=text, all_matching=True)
@@ -145,23 +199,55 @@ class Dispatcher:
     def dispatch(self, intents: tuple[Intent, ...] | list[Intent]) -> DispatchResult:
         """Run one turn's intents. Raises DeviceError for slots that name nothing in the registry."""
         the_plan = self.plan(intents)
-        messages = tuple(encode_command(c, self.topics) for c in the_plan.commands)
-        answers = tuple(self._answer(q) for q in the_plan.queries)
         if self.client is None:
+            messages = tuple(encode_command(c, self.topics) for c in the_plan.commands)
+            answers = tuple(self._answer(q) for q in the_plan.queries)
             sent = tuple(DeviceOutcome(device, Outcome.DRY_RUN, detail=f"via {target}")
                          for device, target in the_plan.echoes)
             return DispatchResult(the_plan.commands, messages, sent + answers + the_plan.refused)
-        return DispatchResult(the_plan.commands, messages, self._send(the_plan, messages) + answers + the_plan.refused)
+        if not the_plan.commands and not the_plan.queries:
+            return DispatchResult((), (), the_plan.refused)
+        problem = self._ready()
+        if problem is not None:
+            return DispatchResult(the_plan.commands, (), self._failed(the_plan, problem) + the_plan.refused)
+        the_plan = self.plan(intents)  # again: catching up may have brought newer states
+        messages = tuple(encode_command(c, self.topics) for c in the_plan.commands)
+        answers = tuple(self._answer(q) for q in the_plan.queries)
+        outcomes, published = self._send(the_plan, messages)
+        return DispatchResult(the_plan.commands, published, outcomes + answers + the_plan.refused)
 
-    def _send(self, the_plan: Plan, messages: tuple[MqttMessage, ...]) -> tuple[DeviceOutcome, ...]:
+    def _failed(self, the_plan: Plan, detail: str) -> tuple[DeviceOutcome, ...]:
+        """One FAILED outcome per device the plan would have touched or asked about."""
+        devices = [device for device, _ in the_plan.echoes]
+        devices += [c.device for c in the_plan.commands if not any(t == c.device for _, t in the_plan.echoes)]
+        devices += [q.device for q in the_plan.queries]
+        return tuple(DeviceOutcome(d, Outcome.FAILED, dict(self._states.get(d, {})), detail)
+                     for d in dict.fromkeys(devices))
+
+    def _send(self, the_plan: Plan, messages: tuple[MqttMessage, ...]
+              ) -> tuple[tuple[DeviceOutcome, ...], tuple[MqttMessage, ...]]:
         self._pending = []
         echoes = list(the_plan.echoes)  # ordered like the commands that cause them
-        for command, message in zip(the_plan.commands, messages):
+        published: list[MqttMessage] = []
+        for i, (command, message) in enumerate(zip(the_plan.commands, messages)):
             sent_at = time.monotonic()
+            first = len(self._pending)
             while echoes and echoes[0][1] == command.device:
                 device, target = echoes.pop(0)
                 self._pending.append(_Pending(device, target, sent_at))
-            self.client.publish(message)
+            try:
+                self.client.publish(message)
+            except BrokerError as exc:
+                # Not acknowledged (and withdrawn): this command and the ones after it did not happen.
+                log.warning("%s", exc)
+                unsent = tuple((p.device, p.target) for p in self._pending[first:]) + tuple(echoes)
+                del self._pending[first:]
+                failed = self._failed(Plan(the_plan.commands[i:], unsent), f"broker unavailable: {exc}")
+                return self._await_echoes() + failed, tuple(published)
+            published.append(message)
+        return self._await_echoes(), tuple(published)
+
+    def _await_echoes(self) -> tuple[DeviceOutcome, ...]:
         bridge_down = self._bridge_online is False
         for p in self._pending:
             if bridge_down or self._online.get(p.device) is False:
@@ -174,9 +260,12 @@ class Dispatcher:
             if message is None:
                 break
             self._absorb(message)
-        waited = f"no state echo within {self.echo_timeout_s * 1000:.0f} ms"
-        outcomes = tuple(p.outcome or DeviceOutcome(p.device, Outcome.UNREACHABLE, self._states.get(p.device, {}),
-                                                     waited) for p in self._pending)
+        if self.client.connected:
+            missing, waited = Outcome.UNREACHABLE, f"no state echo within {self.echo_timeout_s * 1000:.0f} ms"
+        else:
+            missing, waited = Outcome.FAILED, f"broker unavailable at {self.where}: lost before the device answered"
+        outcomes = tuple(p.outcome or DeviceOutcome(p.device, missing, self._states.get(p.device, {}), waited)
+                         for p in self._pending)
         self._pending = []
         return outcomes
 

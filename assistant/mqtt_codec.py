@@ -84,10 +84,16 @@ class Topics:
         return (f"{self.base}/+", f"{self.base}/+/availability", f"{self.base}/bridge/#")
 
 
-def sync_topic(token: str) -> str:
+def sync_topic(token: str, satellite_id: str = "default") -> str:
     """A private topic a client publishes to itself: when its own message comes back, every retained
-    message of its earlier subscriptions has already arrived (brokers keep per-client order)."""
-    return f"assistant/sync/{token}"
+    message of its earlier subscriptions has already arrived (brokers keep per-client order). It lives
+    under the satellite's own assistant/<id>/ prefix, the only non-command topics a broker ACL grants it."""
+    return f"assistant/{satellite_id}/sync/{token}"
+
+
+# Not a broker topic ('$' topics belong to brokers, so nothing real can arrive on it): the MQTT adapter
+# queues one message on it each time it reconnects, in order with the messages around it.
+CONNECTED_TOPIC = "$client/reconnected"
 
 
 def discovery_topic(component: str, node: str, obj: str) -> str:

@@ -41,10 +41,13 @@ class Broker:
     password: str | None = None
 
 
-def _start(binary: str, conf_lines: list[str], workdir: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
+def _start(binary: str, conf_lines: list[str], workdir: Path, port: int | None = None,
+           listener: bool = True) -> tuple[subprocess.Popen, int]:
+    """Start Mosquitto; listener=False when conf_lines bring their own 'listener PORT 127.0.0.1'."""
+    port = port or free_port()
     conf = workdir / "mosquitto.conf"
-    conf.write_text("\n".join([f"listener {port} 127.0.0.1", "persistence false", "user root",
+    head = [f"listener {port} 127.0.0.1"] if listener else []
+    conf.write_text("\n".join([*head, "persistence false", "user root",
                                f"log_dest file {workdir / 'mosquitto.log'}", *conf_lines]) + "\n")
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 5
@@ -63,6 +66,50 @@ def _start(binary: str, conf_lines: list[str], workdir: Path) -> tuple[subproces
 def _stop(proc: subprocess.Popen) -> None:
     proc.kill()  # this PID only: the broker this fixture started
     proc.wait(timeout=5)
+
+
+class RestartableBroker:
+    """A Mosquitto that a test kills (SIGKILL to its own PID, no goodbye) and starts again on the same port.
+    persistence is off, so a restarted broker has forgotten every retained message."""
+
+    username: str | None = None
+    password: str | None = None
+
+    def __init__(self, binary: str, workdir: Path, conf_lines: list[str] | None = None, port: int | None = None):
+        self.binary, self.workdir = binary, workdir
+        self.conf_lines = conf_lines if conf_lines is not None else ["allow_anonymous true"]
+        self.host, self.port = "127.0.0.1", port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> "RestartableBroker":
+        deadline = time.monotonic() + 5
+        while True:  # the port can linger for a moment after a kill
+            try:
+                self.proc, _ = _start(self.binary, self.conf_lines, self.workdir, self.port)
+                break
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.starts += 1
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@pytest.fixture
+def restartable_broker(mosquitto_binary, tmp_path):
+    broker = RestartableBroker(mosquitto_binary, tmp_path)
+    yield broker
+    broker.kill()
 
 
 @pytest.fixture(scope="session")

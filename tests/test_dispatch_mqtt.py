@@ -149,7 +149,7 @@ def test_bridge_refusal_is_reported(home):
 
     command = DeviceCommand("kitchen_light", {"brightness": 999})
     plan = Plan((command,), (("kitchen_light", "kitchen_light"),))
-    [outcome] = home.dispatcher._send(plan, (encode_command(command, home.dispatcher.topics),))
+    [outcome], _ = home.dispatcher._send(plan, (encode_command(command, home.dispatcher.topics),))
     assert outcome.outcome == Outcome.REFUSED and "brightness" in outcome.detail
 
 

@@ -1,7 +1,14 @@
 """The paho-mqtt adapter: the only module that imports paho. paho's loop thread feeds a queue.Queue.
 
 Subscriptions are remembered and renewed in on_connect, so a broker restart heals itself (paho
-reconnects with backoff). A broker that cannot be reached, or refuses us, is one BrokerError line.
+reconnects with backoff, settings.reconnect_min_ms doubling up to reconnect_max_ms). By default a
+broker that cannot be reached, or refuses us, is one BrokerError line; with required=False an absent
+broker is one warning line and the client keeps trying in the background (`connected`,
+`connections` and `wait_connected()` tell callers where it stands).
+
+A QoS 1 message that the broker does not acknowledge in time is withdrawn from paho's queue before
+publish() raises, so a command reported as failed is never delivered late after a reconnect.
+Credentials never appear in a log line or an error message.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import itertools
 import logging
 import queue
 import socket
+import ssl
 import threading
 import time
 from typing import Any
@@ -17,11 +25,13 @@ from typing import Any
 from ..config import MqttSettings
 from ..errors import BrokerError
 from ..messages import MqttMessage
+from ..mqtt_codec import CONNECTED_TOPIC
 
 log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+MAX_INCOMING_BYTES = 256 * 1024  # larger payloads are dropped unread (no Zigbee2MQTT message comes close)
 
 
 def _paho():
@@ -36,12 +46,18 @@ class MqttClient:
     """A connected MQTT client. Incoming messages wait in a queue; read them with get()/drain()."""
 
     def __init__(self, settings: MqttSettings, client_id: str | None = None, will: MqttMessage | None = None,
-                 connect_timeout_s: float = 5.0):
+                 connect_timeout_s: float = 5.0, required: bool = True):
         self.settings = settings
         self._queue: queue.Queue[MqttMessage] = queue.Queue()
         self._subscriptions: dict[str, int] = {}
-        self._connected = threading.Event()
+        self._connected = threading.Event()  # the first CONNACK (accepted or refused) has arrived
+        self._online = threading.Event()  # connected right now
         self._connack: Any = None
+        self._down_since: float | None = None
+        self.connections = 0  # successful CONNACKs so far; a change means "reconnected, state may be stale"
+        self.dropped_qos0 = 0
+        self.dropped_oversized = 0
+        self._report_connections = False  # set once the constructor is done: later connections are news
         self._suback: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
         mqtt = _paho()
@@ -57,33 +73,59 @@ class MqttClient:
                 raise BrokerError(f"cannot use TLS CA file {settings.tls_ca}: {exc}") from None
         if will is not None:
             self._client.will_set(will.topic, will.payload, will.qos, will.retain)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        low = max(settings.reconnect_min_ms, 50) / 1000
+        self._client.reconnect_delay_set(min_delay=low, max_delay=max(settings.reconnect_max_ms / 1000, low))
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_socket_open = self._on_socket_open
         self._client.on_publish = self._on_publish
-        self._connect(connect_timeout_s)
+        self._connect(connect_timeout_s, required)
+        self._report_connections = True
 
     @property
     def where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
 
-    def _connect(self, timeout_s: float) -> None:
+    @property
+    def connected(self) -> bool:
+        return self._online.is_set()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        """True as soon as the broker accepts us; False if it has not within timeout_s."""
+        return self._online.wait(max(0.0, timeout_s))
+
+    def _connect(self, timeout_s: float, required: bool) -> None:
         hint = "start Mosquitto (or 'assistant demo' for the embedded broker) or pass --broker HOST:PORT"
+        host, port, keepalive = self.settings.host, self.settings.port, self.settings.keepalive_s
         try:
-            self._client.connect(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s)
+            self._client.connect(host, port, keepalive=keepalive)
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise BrokerError(f"cannot reach MQTT broker at {self.where} ({reason}); {hint}") from None
+            if isinstance(exc, ssl.SSLError):  # a certificate problem will not heal by waiting
+                raise BrokerError(f"TLS with MQTT broker at {self.where} failed ({reason}); check --tls-ca "
+                                  "and that the broker's certificate names this host") from None
+            if required or isinstance(exc, ValueError):
+                raise BrokerError(f"cannot reach MQTT broker at {self.where} ({reason}); {hint}") from None
+            log.warning("MQTT broker at %s is unavailable (%s); carrying on and reconnecting in the background",
+                        self.where, reason)
+            self._down_since = time.monotonic()
+            self._client.connect_async(host, port, keepalive=keepalive)
+            self._client.loop_start()
+            return
         self._client.loop_start()
         if not self._connected.wait(timeout_s) or self._connack is not None:
             reason = self._connack or f"no answer within {timeout_s:g} s"
-            self._client.loop_stop()
-            self._client.disconnect()
-            raise BrokerError(f"MQTT broker at {self.where} refused the connection ({reason}); "
-                              "check --username/--password/--tls-ca")
+            if required or self._connack is not None:  # a refusal is a setting to fix, not a fault to wait out
+                self._client.loop_stop()
+                self._client.disconnect()
+                raise BrokerError(f"MQTT broker at {self.where} refused the connection ({reason}); "
+                                  "check --username/--password/--tls-ca")
+            log.warning("MQTT broker at %s is unavailable (%s); carrying on and reconnecting in the background",
+                        self.where, reason)
+            self._down_since = time.monotonic()
+            return
         log.info("connected to MQTT broker at %s", self.where)
 
     # ------------------------------------------------------------------ paho callbacks (loop thread)
@@ -111,23 +153,40 @@ class MqttClient:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            self._connack = str(reason_code)
-            self._connected.set()
-            client.disconnect()
+            if not self._connected.is_set():  # the first answer: the constructor reports it
+                self._connack = str(reason_code)
+                self._connected.set()
+                client.disconnect()
+            elif self._down_since is not None:
+                log.debug("MQTT broker at %s refused the reconnection (%s); retrying", self.where, reason_code)
             return
         with self._lock:
             topics = list(self._subscriptions.items())
         if topics:
             client.subscribe(topics)
         self._connack = None
+        if self._down_since is not None:
+            log.warning("MQTT broker at %s is back after %.1f s", self.where, time.monotonic() - self._down_since)
+            self._down_since = None
+        self.connections += 1
+        if self._report_connections:  # readers learn of it in order with the messages around it
+            self._queue.put(MqttMessage(CONNECTED_TOPIC, "", 0, False))
+        self._online.set()
         self._connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            log.warning("lost MQTT broker at %s (%s); reconnecting", self.where, reason_code)
+        was_online = self._online.is_set()
+        self._online.clear()
+        if reason_code.is_failure and was_online:
+            self._down_since = time.monotonic()
+            log.warning("lost MQTT broker at %s (%s); reconnecting in the background", self.where, reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:
         self._quick_ack()
+        if len(msg.payload) > MAX_INCOMING_BYTES:
+            self.dropped_oversized += 1
+            log.debug("dropped a %d-byte message on %s (limit %d)", len(msg.payload), msg.topic, MAX_INCOMING_BYTES)
+            return
         payload = msg.payload.decode("utf-8", "replace")
         self._queue.put(MqttMessage(msg.topic, payload, msg.qos, bool(msg.retain)))
 
@@ -140,7 +199,8 @@ class MqttClient:
     # ------------------------------------------------------------------ API
 
     def subscribe(self, *topics: str, qos: int = 1, timeout_s: float = 5.0) -> None:
-        """Subscribe (and keep the subscription across reconnects); returns after the broker's SUBACK."""
+        """Subscribe (and keep the subscription across reconnects); returns after the broker's SUBACK.
+        While disconnected it only remembers the topics: on_connect subscribes them on reconnection."""
         new = [t for t in topics if t not in self._subscriptions]
         if not new:
             return
@@ -148,12 +208,16 @@ class MqttClient:
         with self._lock:
             for t in new:
                 self._subscriptions[t] = qos
+            if not self.connected:
+                return
             rc, mid = self._client.subscribe([(t, qos) for t in new])
             if rc == self._mqtt.MQTT_ERR_SUCCESS:
                 self._suback[mid] = event
+        if rc == self._mqtt.MQTT_ERR_NO_CONN:
+            return  # dropped just now; on_connect will subscribe
         if rc != self._mqtt.MQTT_ERR_SUCCESS:
             raise BrokerError(f"cannot subscribe on {self.where}: {self._mqtt.error_string(rc)}")
-        if not event.wait(timeout_s):
+        if not event.wait(timeout_s) and self.connected:
             raise BrokerError(f"MQTT broker at {self.where} did not confirm the subscription to {new[0]}")
 
     def unsubscribe(self, *topics: str) -> None:
@@ -163,17 +227,41 @@ class MqttClient:
         self._client.unsubscribe(list(topics))
 
     def publish(self, message: MqttMessage, timeout_s: float = 5.0) -> None:
-        """Publish and, for QoS >= 1, wait for the broker's acknowledgement."""
+        """Publish and, for QoS >= 1, wait for the broker's acknowledgement. Raises BrokerError when the
+        broker is unavailable; the message is then withdrawn, never sent later. QoS 0 messages (events,
+        at most once by definition) are dropped while disconnected and counted in dropped_qos0."""
+        if message.qos == 0 and not self.connected:
+            self.dropped_qos0 += 1
+            log.debug("broker unavailable; dropped QoS 0 message to %s", message.topic)
+            return
         info = self._client.publish(message.topic, message.payload.encode("utf-8"), message.qos, message.retain)
-        if info.rc not in (self._mqtt.MQTT_ERR_SUCCESS, self._mqtt.MQTT_ERR_QUEUE_SIZE) and message.qos == 0:
-            raise BrokerError(f"cannot publish to {self.where}: {self._mqtt.error_string(info.rc)}")
-        if message.qos > 0:
-            try:
-                info.wait_for_publish(timeout_s)
-            except (RuntimeError, ValueError) as exc:
-                raise BrokerError(f"cannot publish to {self.where}: {exc}") from None
-            if not info.is_published():
-                raise BrokerError(f"MQTT broker at {self.where} did not acknowledge {message.topic} within {timeout_s:g} s")
+        if message.qos == 0:
+            if info.rc not in (self._mqtt.MQTT_ERR_SUCCESS, self._mqtt.MQTT_ERR_QUEUE_SIZE, self._mqtt.MQTT_ERR_NO_CONN):
+                raise BrokerError(f"cannot publish to {self.where}: {self._mqtt.error_string(info.rc)}")
+            return
+        if info.rc == self._mqtt.MQTT_ERR_NO_CONN:
+            self._withdraw(info.mid)
+            raise BrokerError(f"broker unavailable at {self.where}: not connected, {message.topic} not sent")
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError) as exc:
+            self._withdraw(info.mid)
+            raise BrokerError(f"cannot publish to {self.where}: {exc}") from None
+        if not info.is_published():
+            self._withdraw(info.mid)
+            raise BrokerError(f"broker unavailable at {self.where}: {message.topic} not acknowledged within "
+                              f"{timeout_s:g} s, withdrawn")
+
+    def _withdraw(self, mid: int) -> None:
+        # paho keeps unacknowledged QoS 1 messages and resends them after reconnecting. A command the
+        # caller has been told failed must not switch a lamp minutes later, so take it out of the queue.
+        # (paho has no public call for this; pinned to paho-mqtt 2.x, covered by tests/test_faults_broker.py.)
+        client = self._client
+        with client._out_message_mutex:
+            pending = client._out_messages.pop(mid, None)
+            if pending is not None and pending.state == self._mqtt.mqtt_ms_wait_for_puback \
+                    and client._inflight_messages > 0:
+                client._inflight_messages -= 1
 
     def get(self, timeout_s: float) -> MqttMessage | None:
         """The next incoming message, or None after timeout_s."""

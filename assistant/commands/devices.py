@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +20,7 @@ READ_TIMEOUT_S = 3.0
 def add_broker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", metavar="HOST:PORT", help="MQTT broker (default from settings, 127.0.0.1:1883)")
     p.add_argument("--username", help="MQTT user name")
-    p.add_argument("--password", help="MQTT password")
+    p.add_argument("--password", help="MQTT password (better: set $ASSISTANT_MQTT_PASSWORD, which 'ps' cannot show)")
     p.add_argument("--tls-ca", metavar="FILE", help="CA certificate for a TLS broker")
 
 
@@ -30,7 +31,8 @@ def broker_settings(args: argparse.Namespace, settings: Settings) -> MqttSetting
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"--broker {args.broker!r}: expected HOST:PORT, e.g. 127.0.0.1:1883")
         mqtt = dataclasses.replace(mqtt, host=host, port=int(port))
-    changes = {k: v for k, v in (("username", args.username), ("password", args.password),
+    password = args.password or os.environ.get("ASSISTANT_MQTT_PASSWORD")
+    changes = {k: v for k, v in (("username", args.username), ("password", password),
                                  ("tls_ca", args.tls_ca)) if v}
     return dataclasses.replace(mqtt, **changes)
 
@@ -51,7 +53,7 @@ def _read_bridge(mqtt: MqttSettings, base: str) -> tuple[list, list]:
     from ..messages import MqttMessage
 
     topics = Topics(base)
-    marker = sync_topic(uuid.uuid4().hex)
+    marker = sync_topic(uuid.uuid4().hex, mqtt.satellite_id)
     wanted = {topics.bridge("devices"): None, topics.bridge("groups"): None}
     with MqttClient(mqtt) as client:
         client.subscribe(*wanted, marker)

@@ -71,6 +71,12 @@ class Bridge:
             out.append(state_message(t, name, self.states[name]))
         return out
 
+    def reconnect_messages(self) -> list[MqttMessage]:
+        """Everything retained again, for a broker that may have restarted and forgotten it. bridge/state
+        comes last, so a client that waits for it has every device's state before it."""
+        first, *rest = self.startup_messages()
+        return rest + [first]
+
     def shutdown_messages(self) -> list[MqttMessage]:
         out = [availability_message(self.topics, n, False) for n in self.registry.devices]
         return out + [bridge_state_message(self.topics, False)]

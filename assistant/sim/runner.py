@@ -10,8 +10,9 @@ from typing import Iterable
 from ..adapters.mqtt import MqttClient
 from ..config import MqttSettings
 from ..devices.registry import Registry
+from ..errors import BrokerError
 from ..messages import MqttMessage
-from ..mqtt_codec import TopicKind, Topics, bridge_state_message
+from ..mqtt_codec import CONNECTED_TOPIC, TopicKind, Topics, bridge_state_message
 from .bridge import UNREACHABLE_REQUEST, Bridge
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class Simulator:
         self.topics = Topics(registry.base_topic)
         self.settings = settings
         self.restored: list[str] = []
+        self.republished = 0  # times everything was announced again after a reconnection
         self._client: MqttClient | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,14 +72,26 @@ class Simulator:
             log.info("restored state of %s from retained messages", ", ".join(self.restored))
 
     def step(self, timeout_s: float = 0.2) -> bool:
-        """Handle at most one incoming message; False if none came."""
+        """Handle at most one incoming message; False if none came. Survives a broker that goes away:
+        answers that cannot be delivered are dropped (the state is kept) and, once the client has
+        reconnected, everything retained is announced again."""
         if self._client is None:
             raise RuntimeError("call start() first")
         message = self._client.get(timeout_s)
         if message is None:
             return False
-        for out in self.bridge.handle(message):
-            self._client.publish(out)
+        if message.topic == CONNECTED_TOPIC:
+            log.info("reconnected; announcing the bridge, availability and state again")
+            self.republished += 1
+            outgoing = self.bridge.reconnect_messages()
+        else:
+            outgoing = self.bridge.handle(message)
+        for out in outgoing:
+            try:
+                self._client.publish(out)
+            except BrokerError as exc:
+                log.warning("simulator: %s", exc)  # the next reconnection republishes every state
+                break
         return True
 
     def serve_forever(self) -> None:
