@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
-MAX_INCOMING_BYTES = 256 * 1024  # larger payloads are dropped unread (no Zigbee2MQTT message comes close)
+MAX_INCOMING_BYTES = 4 * 1024 * 1024  # larger payloads are dropped unread (a big bridge/devices is < 1 MiB)
 
 
 def _paho():
@@ -64,6 +64,7 @@ class MqttClient:
         self._mqtt = mqtt
         cid = client_id or f"assistant-{_ids.__next__()}-{time.monotonic_ns() % 1_000_000}"
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv311)
+        self._client.enable_logger(logging.getLogger(__name__ + ".paho"))  # DEBUG: packets, never credentials
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
         if settings.tls_ca:

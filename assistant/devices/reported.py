@@ -20,6 +20,8 @@ _MAX_TEXT = 200
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, int) and abs(value) > 1 << 53:  # JSON allows 400-digit integers; floats do not
+        return None
     return float(value) if math.isfinite(value) else None
 
 
@@ -31,9 +33,9 @@ def clean_state(spec: ModelSpec, reported: Mapping[str, Any]) -> dict[str, Any]:
             continue
         attr = spec.attributes.get(key)
         if attr is None:
-            if value is None or isinstance(value, (bool, int)) or (isinstance(value, str) and len(value) <= _MAX_TEXT):
+            if value is None or isinstance(value, bool) or (isinstance(value, str) and len(value) <= _MAX_TEXT):
                 out[key] = value
-            elif isinstance(value, float) and math.isfinite(value):
+            elif isinstance(value, (int, float)) and _number(value) is not None:
                 out[key] = value
             continue
         if attr.kind == "enum":
