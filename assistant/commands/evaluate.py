@@ -1,0 +1,125 @@
+"""`assistant evaluate DATASET`: run a labelled folder of WAVs through the full loop and report the figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import settings_from
+from .devices import add_broker_args, broker_settings
+from ..errors import AssistantError, ConfigError
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("evaluate", parents=[common],
+                       help="measure wake, transcript, intent and MQTT accuracy, latency and cost on a labelled set")
+    p.add_argument("dataset", metavar="DATASET", help="folder of WAVs with labels.jsonl (e.g. eval/)")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument("--report", metavar="DIR", help="write report.md, report.json, clips.jsonl and PNG plots here")
+    p.add_argument("--snr", action="append", metavar="DB",
+                   help="mix noise in at this SNR; repeat or comma-separate for a sweep, 'clean' for none "
+                        "(default: the dataset's conditions.json, else clean)")
+    p.add_argument("--noise", metavar="FILE", help="noise WAV to mix in (default: generated pink noise)")
+    p.add_argument("--seed", type=int, help="noise seed (default: the dataset's, else 0)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N clips (a quick look)")
+    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
+    add_broker_args(p)
+    p.set_defaults(func=run)
+
+
+def _conditions(args: argparse.Namespace, dataset):
+    from ..evaluate.dataset import Condition
+
+    if args.noise and not Path(args.noise).is_file():
+        raise ConfigError(f"--noise {args.noise}: no such file; give a WAV of noise or leave it out for pink noise")
+    if args.noise and not args.snr:
+        raise ConfigError("--noise needs --snr DB (the signal-to-noise ratio to mix at)")
+    seed = args.seed if args.seed is not None else dataset.conditions[0].seed
+    if not args.snr:
+        return tuple(Condition(c.snr_db, c.noise, seed) for c in dataset.conditions)
+    out = []
+    for item in ",".join(args.snr).split(","):
+        item = item.strip()
+        if item.lower() == "clean":
+            out.append(Condition(None, "pink", seed))
+            continue
+        try:
+            snr = float(item)
+        except ValueError:
+            raise ConfigError(f"--snr {item!r}: expected a number of dB (e.g. 10) or 'clean'") from None
+        out.append(Condition(snr, args.noise or "pink", seed))
+    return tuple(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ..app import build
+    from ..evaluate import summary
+    from ..evaluate.dataset import load_dataset
+    from ..evaluate.runner import peak_rss_mb, run_condition
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    dataset = load_dataset(args.dataset)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ConfigError("--limit must be at least 1")
+        dataset = replace(dataset, clips=dataset.clips[: args.limit])
+    conditions = _conditions(args, dataset)
+    settings = settings_from(args).with_overrides(speech={"engine": args.engine})
+    mqtt = broker_settings(args, settings) if args.broker else None
+    started = time.perf_counter()
+    simulator = None
+    if mqtt is not None:
+        from ..devices.registry import load_registry
+        from ..sim.runner import Simulator
+
+        simulator = Simulator(load_registry(settings.config_dir), mqtt).start_thread()
+    try:
+        assistant = build(settings, mqtt, say=say)
+    except AssistantError:
+        if simulator is not None:
+            simulator.stop()
+        raise
+    load_s = time.perf_counter() - started
+    runs = []
+    try:
+        for condition in conditions:
+            runs.append(run_condition(assistant, dataset, condition, progress=say))
+    finally:
+        assistant.close()
+        if simulator is not None:
+            simulator.stop()
+    meta = {"dataset": str(args.dataset), "dry_run": mqtt is None, "broker": f"{mqtt.host}:{mqtt.port}" if mqtt else None,
+            "engine": assistant.recognizer.name, "threshold": settings.wake.threshold, "load_s": round(load_s, 2),
+            "wall_s": round(time.perf_counter() - started, 2), "peak_rss_mb": round(peak_rss_mb(), 1)}
+    rep = summary.report(runs, meta)
+    if args.report:
+        _write_report(Path(args.report), runs, rep, settings.wake.threshold)
+        say(f"report written to {args.report}/report.md")
+    if args.json:
+        print(json.dumps(rep, indent=2))
+    else:
+        print(summary.markdown(rep))
+    return 0
+
+
+def _write_report(folder: Path, runs, rep: dict, threshold: float) -> None:
+    from ..evaluate import plots, summary
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        names = plots.write_all(runs, rep, threshold, folder)
+        (folder / "report.md").write_text(summary.markdown(rep, names), encoding="utf-8")
+        (folder / "report.json").write_text(json.dumps(rep, indent=2) + "\n", encoding="utf-8")
+        with open(folder / "clips.jsonl", "w", encoding="utf-8") as out:
+            for run in runs:
+                for result in run.results:
+                    out.write(json.dumps(result.to_json()) + "\n")
+    except OSError as exc:
+        raise ConfigError(f"--report {folder}: cannot write there ({exc.strerror or exc})") from None
