@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -67,10 +68,13 @@ def pick_input(spec: str | int | None) -> InputDevice | None:
 
 
 class MicSource:
-    """Live audio frames. Counts input overflows; raises AudioError if the device goes away."""
+    """Live audio frames. Counts input overflows. A device that cannot be opened, or stops delivering
+    (unplugged, taken by another program, sound server restarted), is looked up again by name and
+    reopened up to `retries` times, `stall_timeout_s` apart, with one warning line each; then AudioError."""
 
     def __init__(self, device: str | int | None = None, stall_timeout_s: float = 2.0, retries: int = 2):
         self._sd = _sounddevice()
+        self._spec = device
         self._device = pick_input(device)
         self._queue: "queue.Queue[bytes | None]" = queue.Queue(maxsize=200)
         self._stall_timeout_s = stall_timeout_s
@@ -106,6 +110,32 @@ class MicSource:
                 last = exc
         raise AudioError(f"cannot open microphone {self._device.name if self._device else '(default)'}: {last}")
 
+    def _rescan(self) -> None:
+        """PortAudio lists devices once per initialisation: a replugged USB microphone comes back under a
+        new index only after a re-initialisation. Then find ours again by the name we were given."""
+        terminate, initialize = getattr(self._sd, "_terminate", None), getattr(self._sd, "_initialize", None)
+        if terminate is not None and initialize is not None:
+            try:
+                terminate()
+                initialize()
+            except Exception as exc:  # PortAudioError; the old list is still better than none
+                log.debug("PortAudio re-initialisation failed: %s", exc)
+        self._device = pick_input(self._spec)
+
+    def _open_with_retries(self) -> None:
+        for attempt in range(self.retries + 1):
+            try:
+                if attempt:
+                    self._rescan()
+                self.open()
+                return
+            except AudioError as exc:
+                if attempt == self.retries:
+                    raise AudioError(f"{exc} (tried {attempt + 1} times; is it plugged in and not used by "
+                                     "another program? see 'assistant mics')") from None
+                log.warning("%s; retrying in %g s (%d/%d)", exc, self._stall_timeout_s, attempt + 1, self.retries)
+                time.sleep(self._stall_timeout_s)
+
     def _reopen(self) -> None:
         self.reopened += 1
         if self._stream is not None:
@@ -116,6 +146,7 @@ class MicSource:
                 pass
             self._stream = None
         try:
+            self._rescan()
             self.open()
         except AudioError as exc:
             log.warning("%s", exc)
@@ -132,7 +163,7 @@ class MicSource:
 
     def __iter__(self) -> Iterator[AudioFrame]:
         if self._stream is None:
-            self.open()
+            self._open_with_retries()
         reframer = Reframer()
         stalls = 0
         try:
