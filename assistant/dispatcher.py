@@ -279,7 +279,7 @@ class Dispatcher:
             return DeviceOutcome(query.device, outcome, {}, "no state reported yet")
         key = "fan_state" if query.attribute == "state" and device.kind == DeviceKind.PURIFIER else query.attribute
         value = state.get(key)
-        if value is None:
+        if value is None or (key == "brightness" and not isinstance(value, int)):
             return DeviceOutcome(query.device, Outcome.FAILED, dict(state), f"{device.spoken} has no {query.attribute}")
         if query.expected is not None:
             detail = "yes" if str(value).upper() == str(query.expected).upper() else "no"

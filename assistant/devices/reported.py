@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from .catalog import ModelSpec
+from .catalog import CATALOG, ModelSpec
 
 MAX_STATE_BYTES = 16 * 1024  # a real Zigbee2MQTT state is a few hundred bytes
 _MAX_TEXT = 200
+# Names that mean something to the planner or to state questions; on a model without them they are noise.
+_KNOWN = frozenset(name for spec in CATALOG.values() for name in spec.attributes)
 
 
 def _number(value: Any) -> float | None:
@@ -32,6 +34,8 @@ def clean_state(spec: ModelSpec, reported: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(key, str) or len(key) > 64:
             continue
         attr = spec.attributes.get(key)
+        if attr is None and key in _KNOWN:
+            continue  # e.g. "brightness" on an outlet
         if attr is None:
             if value is None or isinstance(value, bool) or (isinstance(value, str) and len(value) <= _MAX_TEXT):
                 out[key] = value

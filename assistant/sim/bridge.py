@@ -198,7 +198,7 @@ class Bridge:
         request = parse_object(payload) or {}
         name, value = request.get("id"), request.get("value", True)
         transaction = request.get("transaction")
-        if name not in self.registry.devices or not isinstance(value, bool):
+        if not isinstance(name, str) or name not in self.registry.devices or not isinstance(value, bool):
             error = f"expected {{\"id\": <device>, \"value\": true|false}}; known devices: {', '.join(self.registry.devices)}"
             return [response_message(self.topics, UNREACHABLE_REQUEST, {}, error, transaction)]
         (self.unreachable.add if value else self.unreachable.discard)(name)

@@ -1,0 +1,272 @@
+"""Property-based fuzzing of everything that reads outside input: WAV files, MQTT payloads, YAML files.
+
+Bounded for CI (FUZZ_EXAMPLES, default 40 per property, no deadline); scripts/fuzz.py runs the same
+properties with many more examples.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from assistant.audio import read_wav
+from assistant.config import MqttSettings, load_settings
+from assistant.devices.registry import load_registry
+from assistant.dispatcher import Dispatcher
+from assistant.errors import AudioError, ConfigError, DeviceError
+from assistant.messages import Intent, MqttMessage
+from assistant.sim.bridge import UNREACHABLE_REQUEST, Bridge
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config"
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                derandomize=os.environ.get("FUZZ_RANDOM") is None)
+REGISTRY = load_registry(CONFIG)
+BASE = REGISTRY.base_topic
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+# --------------------------------------------------------------------------- WAV files
+
+
+def wav_bytes(tag=1, channels=1, rate=16000, bits=16, frames=400, fmt_extra=b"", seed=0) -> bytes:
+    width = max(bits // 8, 1)
+    data = np.random.default_rng(seed).integers(0, 256, frames * channels * width, dtype=np.uint8).tobytes()
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * channels * width, channels * width, bits) + fmt_extra
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+# Header fields at their byte offsets in wav_bytes(): tag 20, channels 22, rate 24, bits 34, fmt size 16, data size 40.
+FIELDS = {20: "<H", 22: "<H", 24: "<I", 34: "<H", 16: "<I", 40: "<I", 4: "<I"}
+INTERESTING = [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 64, 255, 0xFFFE, 0xFFFF, 7999, 48001, 2**31, 2**32 - 1]
+
+
+@st.composite
+def mutated_wav(draw) -> bytes:
+    data = bytearray(wav_bytes(tag=draw(st.sampled_from([1, 3, 0xFFFE])), channels=draw(st.integers(1, 3)),
+                               bits=draw(st.sampled_from([8, 16, 24, 32])), frames=draw(st.integers(0, 300)),
+                               fmt_extra=draw(st.sampled_from([b"", b"\0\0", bytes(24)]))))
+    for _ in range(draw(st.integers(0, 3))):
+        offset, fmt = draw(st.sampled_from(sorted(FIELDS.items())))
+        limit = 2 ** (8 * struct.calcsize(fmt)) - 1
+        value = draw(st.sampled_from([v for v in INTERESTING if v <= limit]) | st.integers(0, limit))
+        struct.pack_into(fmt, data, offset, value)
+    for _ in range(draw(st.integers(0, 4))):  # random byte flips anywhere
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    # Known defect, pinned by test_sub_byte_sample_size_is_an_audio_error below: audio._decode divides
+    # by bits // 8, which is 0 for a 0-7 bit header. Remove this line once that is fixed.
+    assume(struct.unpack_from("<H", data, 34)[0] >= 8)
+    cut = draw(st.integers(0, len(data)))
+    return bytes(data[:cut]) if draw(st.booleans()) else bytes(data)
+
+
+@FUZZ
+@given(blob=mutated_wav() | st.binary(max_size=200))
+def test_wav_reader_raises_only_audio_error(workdir, blob):
+    path = workdir / "fuzz.wav"
+    path.write_bytes(blob)
+    try:
+        samples = read_wav(path)
+    except AudioError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)
+        return
+    assert samples.dtype == np.int16 and samples.ndim == 1
+
+
+@pytest.mark.xfail(strict=True, raises=ZeroDivisionError,
+                   reason="audio._decode: width = bits // 8 is 0 for a 1-7 bit header -> ZeroDivisionError; "
+                          "fix: reject bits not in (8, 16, 24, 32) (64 for float) before decoding")
+@pytest.mark.parametrize("bits", [0, 4])
+def test_sub_byte_sample_size_is_an_audio_error(workdir, bits):
+    path = workdir / f"bits{bits}.wav"
+    path.write_bytes(wav_bytes(bits=bits, frames=100))
+    with pytest.raises(AudioError):
+        read_wav(path)
+
+
+# --------------------------------------------------------------------------- MQTT payloads
+
+KEYS = ["state", "brightness", "brightness_step", "brightness_step_onoff", "color_temp", "color_temp_step", "color",
+        "position", "fan_mode", "fan_state", "transition", "scene_recall", "scene_store", "scene_remove",
+        "scene_remove_all", "id", "value", "transaction", "x", "y", "hex", "ID", "name", "level", "message"]
+scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True, allow_infinity=True)
+           | st.text(max_size=12) | st.sampled_from(["ON", "OFF", "TOGGLE", "OPEN", "CLOSE", "STOP", "auto", "3",
+                                                    "online", "offline", "#ff0000", "error", "kitchen_light"]))
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=4),
+                           max_leaves=12)
+payloads = (st.dictionaries(st.sampled_from(KEYS), json_values, max_size=5).map(json.dumps)
+            | json_values.map(json.dumps) | st.text(max_size=40)
+            | st.sampled_from(["", "{", "ON", "toggle", "[]", "null", "{" * 3000, "x" * 5000]))
+
+NAMES = list(REGISTRY.devices) + list(REGISTRY.groups) + ["bridge", "unknown_lamp", ""]
+SIM_TOPICS = ([f"{BASE}/{n}/set" for n in NAMES] + [f"{BASE}/{n}/get" for n in NAMES]
+              + [f"{BASE}/bridge/request/{UNREACHABLE_REQUEST}"])
+
+
+def assert_state_valid(bridge: Bridge) -> None:
+    for name, state in bridge.states.items():
+        spec = REGISTRY.devices[name].spec
+        for key, attr in spec.attributes.items():
+            if key not in state:
+                continue
+            value = state[key]
+            if attr.kind == "enum":
+                assert value in attr.values and value != "TOGGLE", (name, key, value)
+            elif attr.kind == "numeric":
+                assert type(value) is int and attr.minimum <= value <= attr.maximum, (name, key, value)
+            elif attr.kind == "color":
+                assert set(value) >= {"x", "y"} and all(0 <= value[k] <= 1 for k in "xy"), (name, value)
+        json.dumps(state, allow_nan=False)  # what it publishes is strict JSON
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(SIM_TOPICS), payloads), min_size=1, max_size=25))
+def test_simulated_bridge_survives_any_payload_and_keeps_valid_states(messages):
+    bridge = Bridge(REGISTRY)
+    for topic, payload in messages:
+        out = bridge.handle(MqttMessage(topic, payload))
+        for message in out:
+            assert message.topic.startswith(f"{BASE}/") or message.topic.startswith("homeassistant/")
+            assert "internal error" not in message.payload, (topic, payload)
+        assert_state_valid(bridge)
+
+
+DISPATCH_TOPICS = ([f"{BASE}/{n}" for n in NAMES] + [f"{BASE}/{n}/availability" for n in NAMES]
+                   + [f"{BASE}/bridge/state", f"{BASE}/bridge/logging", f"{BASE}/bridge/devices"])
+TURNS = [Intent("HassLightSet", {"name": "desk_lamp", "brightness_step": 25}),
+         Intent("HassLightSet", {"name": "living_room_lamp", "color_temp_step_kelvin": -500}),
+         Intent("HassLightSet", {"group": "downstairs_lights", "brightness_step": -10}),
+         Intent("HassTurnOn", {"scene": "movie_night"}), Intent("HassTurnOff", {}),
+         Intent("HassSetPosition", {"name": "living_room_blinds", "position": 40}),
+         Intent("SetFanMode", {"name": "air_purifier", "fan_mode": "auto"})] + [
+    Intent("HassGetState", {"name": d, "attribute": a}) for d in REGISTRY.devices
+    for a in ("state", "brightness", "position", "fan_mode", "color_temp")]
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(DISPATCH_TOPICS), payloads, st.booleans()), min_size=1, max_size=25))
+def test_dispatcher_absorbs_any_reported_state_and_still_plans_every_command(messages):
+    dispatcher = Dispatcher(REGISTRY, MqttSettings())  # dry run: the planning core, fed what the broker brought
+    for topic, payload, retain in messages:
+        dispatcher._absorb(MqttMessage(topic, payload, retain=retain))
+    for intent in TURNS:
+        try:
+            result = dispatcher.dispatch([intent])
+        except DeviceError as exc:  # a refusal is fine; a crash is not
+            pytest.fail(f"{intent}: {exc} after {messages}")
+        for message in result.messages:
+            json.loads(message.payload)
+
+
+# --------------------------------------------------------------------------- YAML files
+
+ODD_VALUES = ["-1", "[", "{", "]", "'open", '"x', "null", "~", "true", "1e999", "0x1F", ".nan", "&a x", "*a",
+              "!!python/object/apply:os.system ['true']", "!!binary aGk=", ": :", "\t", "- - -", "{a: [1, {b: 2}]}",
+              "9" * 40, "x" * 300, "@", "`", "%TAG ! x", "<<: *a", "? complex", "|", ">-", "'''"]
+
+
+# Printable text only: a control character is a known defect, pinned by
+# test_control_character_in_yaml_is_one_line_with_its_line below. Widen this once that is fixed.
+yaml_text = st.text(alphabet=st.characters(categories=["L", "N", "P", "S", "Zs"]), max_size=20)
+
+
+@st.composite
+def mutated_yaml(draw, original: str) -> str:
+    lines = original.splitlines()
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            break
+        i = draw(st.integers(0, len(lines) - 1))
+        match draw(st.sampled_from(["delete", "duplicate", "indent", "dedent", "value", "insert", "key"])):
+            case "delete":
+                del lines[i]
+            case "duplicate":
+                lines.insert(i, lines[i])
+            case "indent":
+                lines[i] = " " * draw(st.integers(1, 5)) + lines[i]
+            case "dedent":
+                lines[i] = lines[i].lstrip()
+            case "value":
+                head = lines[i].split(":", 1)[0] if ":" in lines[i] else lines[i]
+                lines[i] = f"{head}: {draw(st.sampled_from(ODD_VALUES) | yaml_text)}"
+            case "insert":
+                lines.insert(i, draw(st.sampled_from(ODD_VALUES) | yaml_text))
+            case "key":
+                lines[i] = draw(st.sampled_from(["unknown_key: 1", "- item", "devices:", "mqtt:", "  port: -5",
+                                                 "  echo_timeout_ms: fast", "lists:", "intents: []"]))
+    return "\n".join(lines) + "\n"
+
+
+def assert_config_error_names_file_and_line(exc: ConfigError, path: Path) -> None:
+    text = str(exc)
+    assert "\n" not in text and "Traceback" not in text
+    assert re.match(re.escape(str(path)) + r":\d+: ", text), text
+
+
+def _config_dir(workdir: Path, name: str, text: str) -> Path:
+    folder = workdir / name
+    folder.mkdir(exist_ok=True)
+    (folder / ("assistant.yaml" if name == "settings" else "devices.yaml")).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.xfail(strict=True, reason="config.load_yaml: yaml.ReaderError (a control character) is not a "
+                   "MarkedYAMLError, so the message spans two lines and has no line number; fix: catch "
+                   "yaml.reader.ReaderError and count newlines before exc.position")
+def test_control_character_in_yaml_is_one_line_with_its_line(workdir):
+    folder = _config_dir(workdir, "control", "wake:\n  threshold: \x1f\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(folder)
+    assert_config_error_names_file_and_line(err.value, folder / "assistant.yaml")
+
+
+@FUZZ
+@given(text=mutated_yaml((CONFIG / "assistant.yaml").read_text()))
+def test_settings_loader_gives_config_error_with_file_and_line(workdir, text):
+    folder = _config_dir(workdir, "settings", text)
+    try:
+        load_settings(folder)
+    except ConfigError as exc:
+        assert_config_error_names_file_and_line(exc, folder / "assistant.yaml")
+
+
+@FUZZ
+@given(text=mutated_yaml((CONFIG / "devices.yaml").read_text()))
+def test_registry_loader_gives_config_error_with_file_and_line(workdir, text):
+    folder = _config_dir(workdir, "registry", text)
+    try:
+        load_registry(folder)
+    except ConfigError as exc:
+        assert_config_error_names_file_and_line(exc, folder / "devices.yaml")
+
+
+SENTENCES = CONFIG / "sentences" / "en.yaml"
+
+
+@pytest.mark.skipif(not SENTENCES.exists(), reason="no sentence file in this checkout")
+@settings(parent=FUZZ, max_examples=max(EXAMPLES // 2, 10))
+@given(text=mutated_yaml(SENTENCES.read_text() if SENTENCES.exists() else "x: 1"))
+def test_sentence_loader_gives_config_error_with_file_and_line(workdir, text):
+    language = pytest.importorskip("assistant.intents.language")
+    path = workdir / "en.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        language.language_from_file(path, REGISTRY)
+    except ConfigError as exc:
+        assert_config_error_names_file_and_line(exc, path)
