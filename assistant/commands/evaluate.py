@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from . import settings_from
 from .devices import add_broker_args, broker_settings
-from ..errors import AssistantError, ConfigError
+from ..errors import ConfigError
 
 
 def register(sub, common) -> None:
@@ -25,6 +26,8 @@ def register(sub, common) -> None:
     p.add_argument("--noise", metavar="FILE", help="noise WAV to mix in (default: generated pink noise)")
     p.add_argument("--seed", type=int, help="noise seed (default: the dataset's, else 0)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N clips (a quick look)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="conditions evaluated in parallel processes (default: one per CPU; dry run only)")
     p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
     add_broker_args(p)
     p.set_defaults(func=run)
@@ -54,22 +57,40 @@ def _conditions(args: argparse.Namespace, dataset):
     return tuple(out)
 
 
+def say(line: str) -> None:
+    """Progress on stderr (module level so worker processes can be handed it)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _run_all(settings, mqtt, dataset, conditions, jobs: int) -> list:
+    """Every condition with its own freshly built assistant; in parallel worker processes for a dry run."""
+    from ..evaluate.runner import evaluate_condition
+
+    if jobs <= 1 or len(conditions) == 1 or mqtt is not None:
+        return [evaluate_condition(settings, mqtt, dataset, c, say) for c in conditions]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(conditions)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(evaluate_condition, settings, None, dataset, c, say) for c in conditions]
+        return [f.result() for f in futures]
+
+
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..app import build
     from ..evaluate import summary
     from ..evaluate.dataset import load_dataset
-    from ..evaluate.runner import peak_rss_mb, run_condition
-
-    def say(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+    from ..evaluate.runner import peak_rss_mb
 
     dataset = load_dataset(args.dataset)
     if args.limit is not None:
         if args.limit < 1:
             raise ConfigError("--limit must be at least 1")
         dataset = replace(dataset, clips=dataset.clips[: args.limit])
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
     conditions = _conditions(args, dataset)
     settings = settings_from(args).with_overrides(speech={"engine": args.engine})
     mqtt = broker_settings(args, settings) if args.broker else None
@@ -81,23 +102,14 @@ def run(args: argparse.Namespace) -> int:
 
         simulator = Simulator(load_registry(settings.config_dir), mqtt).start_thread()
     try:
-        assistant = build(settings, mqtt, say=say)
-    except AssistantError:
-        if simulator is not None:
-            simulator.stop()
-        raise
-    load_s = time.perf_counter() - started
-    runs = []
-    try:
-        for condition in conditions:
-            runs.append(run_condition(assistant, dataset, condition, progress=say))
+        runs = _run_all(settings, mqtt, dataset, conditions, args.jobs or os.cpu_count() or 1)
     finally:
-        assistant.close()
         if simulator is not None:
             simulator.stop()
     meta = {"dataset": str(args.dataset), "dry_run": mqtt is None, "broker": f"{mqtt.host}:{mqtt.port}" if mqtt else None,
-            "engine": assistant.recognizer.name, "threshold": settings.wake.threshold, "load_s": round(load_s, 2),
-            "wall_s": round(time.perf_counter() - started, 2), "peak_rss_mb": round(peak_rss_mb(), 1)}
+            "engine": runs[0].engine, "threshold": settings.wake.threshold,
+            "load_s": round(max(r.load_s for r in runs), 2), "wall_s": round(time.perf_counter() - started, 2),
+            "peak_rss_mb": round(max([peak_rss_mb()] + [r.peak_rss_mb for r in runs]), 1)}
     rep = summary.report(runs, meta)
     if args.report:
         _write_report(Path(args.report), runs, rep, settings.wake.threshold)

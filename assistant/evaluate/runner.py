@@ -127,6 +127,9 @@ class ConditionRun:
     vad_frame_ms: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
     wall_s: float = 0.0
+    engine: str = ""
+    load_s: float = 0.0
+    peak_rss_mb: float = 0.0
 
     @property
     def audio_s(self) -> float:
@@ -176,6 +179,23 @@ def run_condition(assistant: Any, dataset: Dataset, condition: Condition,
     run.cpu_s = time.process_time() - cpu0
     run.wall_s = time.perf_counter() - wall0
     run.wake_frame_ms, run.vad_frame_ms = scorer.frame_ms, vad.frame_ms
+    return run
+
+
+def evaluate_condition(settings: Any, mqtt: Any, dataset: Dataset, condition: Condition,
+                       progress: Callable[[str], None] = lambda line: None) -> ConditionRun:
+    """A fresh assistant for one condition: figures then never depend on what ran before (PocketSphinx,
+    for one, adapts its normalisation from utterance to utterance), so conditions can run in parallel."""
+    from ..app import build
+
+    started = time.perf_counter()
+    assistant = build(settings, mqtt, say=progress)
+    load_s = time.perf_counter() - started
+    try:
+        run = run_condition(assistant, dataset, condition, progress)
+    finally:
+        assistant.close()
+    run.engine, run.load_s, run.peak_rss_mb = assistant.recognizer.name, load_s, peak_rss_mb()
     return run
 
 
