@@ -103,6 +103,8 @@ def read_wav(path: Path | str) -> np.ndarray:
     if tag not in (_PCM, _FLOAT):
         name = _FORMAT_NAMES.get(tag, f"format tag {tag:#06x}")
         raise AudioError(f"{path}: unsupported encoding {name}; convert to PCM (e.g. sox in.wav -e signed -b 16 out.wav)")
+    if (tag == _PCM and bits not in (8, 16, 24, 32)) or (tag == _FLOAT and bits not in (32, 64)):
+        raise AudioError(f"{path}: unsupported sample size {bits} bits; use 8, 16, 24 or 32-bit PCM or 32-bit float")
     if not 1 <= channels <= 8:
         raise AudioError(f"{path}: unsupported channel count {channels}")
     if not MIN_RATE <= rate <= MAX_RATE:

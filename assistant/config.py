@@ -79,6 +79,10 @@ def load_yaml(path: Path | str) -> YamlDoc:
         raise ConfigError(f"{path}: cannot read ({exc})") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:  # a control character: not a "marked" error, so find its line
+        line = text[: exc.position].count("\n") + 1
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise ConfigError(f"{path}:{line}: invalid YAML: control character {char!r} is not allowed") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -136,7 +140,7 @@ class MqttSettings:
     keepalive_s: int = 30
     offline_queue_ms: int = 5000  # a command waits this long for a lost broker, then fails (never sent late)
     reconnect_min_ms: int = 500  # reconnect backoff: first retry after this, doubling ...
-    reconnect_max_ms: int = 5000  # ... up to this
+    reconnect_max_ms: int = 2000  # ... up to this (a local broker that is back is found within 2 s)
 
 
 @dataclass(frozen=True)

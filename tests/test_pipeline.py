@@ -64,7 +64,7 @@ def understand(text):
 
 
 def make(scorer, vad, recognizer, dispatcher, events):
-    settings = Settings(wake=WakeSettings(warmup_ms=0), listener=ListenerSettings())
+    settings = Settings(wake=WakeSettings(warmup_ms=0, trigger_frames=1), listener=ListenerSettings())
     return Pipeline(settings, scorer, WakePolicy(settings.wake), Listener(settings.listener, vad), recognizer,
                     understand, dispatcher, events.append, "test.wav")
 
