@@ -28,6 +28,7 @@ from ..messages import MqttMessage
 from ..mqtt_codec import CONNECTED_TOPIC
 
 log = logging.getLogger(__name__)
+_paho_log = logging.getLogger(__name__ + ".paho")
 
 _ids = itertools.count(1)
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
@@ -64,7 +65,10 @@ class MqttClient:
         self._mqtt = mqtt
         cid = client_id or f"assistant-{_ids.__next__()}-{time.monotonic_ns() % 1_000_000}"
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv311)
-        self._client.enable_logger(logging.getLogger(__name__ + ".paho"))  # DEBUG: packets, never credentials
+        if _paho_log.isEnabledFor(logging.DEBUG):  # -vv: every packet (paho never logs credentials)
+            # All at DEBUG: paho reports each failed reconnect attempt as an error, which would drown
+            # the one warning line an outage deserves.
+            self._client.on_log = lambda client, userdata, level, text: _paho_log.debug("%s", text)
         if settings.username:
             self._client.username_pw_set(settings.username, settings.password)
         if settings.tls_ca:
