@@ -50,7 +50,7 @@ def house(restartable_broker, registry):
     dispatcher = Dispatcher(registry, settings, client)
     yield broker, settings, simulator, client, dispatcher
     client.close()
-    simulator.stop(clean=False)
+    simulator.stop(clean=broker.running)
 
 
 def turn_on(dispatcher, name="kitchen_light"):
