@@ -1,0 +1,71 @@
+"""Speech to text behind one interface, both engines limited to the grammar of the sentence templates.
+
+engine "auto" takes Vosk when its model folder is present, else PocketSphinx (whose model ships in its
+wheel), and logs which one it took and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from .config import Settings, resolve_path
+from .errors import ConfigError
+from .messages import Transcript
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "vosk", "pocketsphinx")
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    name: str
+
+    def transcribe(self, pcm: bytes) -> Transcript:
+        """One whole utterance of 16 kHz mono int16 little-endian PCM."""
+        ...
+
+    def accept(self, pcm: bytes) -> None:
+        """Streaming form: feed audio as it arrives ..."""
+        ...
+
+    def finish(self) -> Transcript:
+        """... then get the transcript of everything fed since the last finish()."""
+        ...
+
+
+def vosk_model_dir(settings: Settings) -> Path:
+    return resolve_path(settings, settings.speech.vosk_model_dir)
+
+
+def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, str]:
+    """(engine, why) for the requested engine (default: settings.speech.engine)."""
+    from .adapters.vosk import is_vosk_model  # light: only checks files, vosk itself loads lazily
+
+    engine = engine or settings.speech.engine
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown speech engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine != "auto":
+        return engine, "requested"
+    model = vosk_model_dir(settings)
+    if is_vosk_model(model):
+        return "vosk", f"Vosk model found at {model}"
+    return "pocketsphinx", f"no Vosk model at {model} (run 'assistant models fetch vosk-en-us-small')"
+
+
+def build_recognizer(settings: Settings, language, engine: str | None = None) -> Recognizer:
+    """A recognizer for `language` (from intents.load_language) using the configured or given engine."""
+    from .intents.grammar import grammar_for
+
+    name, why = choose_engine(settings, engine)
+    log.info("speech engine: %s (%s)", name, why)
+    grammar = grammar_for(language)
+    if name == "vosk":
+        from .adapters.vosk import VoskRecognizer
+
+        return VoskRecognizer(vosk_model_dir(settings), grammar.phrases, settings.speech.min_confidence)
+    from .adapters.pocketsphinx import PocketSphinxRecognizer, Rejection
+
+    return PocketSphinxRecognizer(grammar, Rejection(threshold=settings.speech.min_confidence))
