@@ -242,7 +242,8 @@ class Dispatcher:
                 log.warning("%s", exc)
                 unsent = tuple((p.device, p.target) for p in self._pending[first:]) + tuple(echoes)
                 del self._pending[first:]
-                failed = self._failed(Plan(the_plan.commands[i:], unsent), f"broker unavailable: {exc}")
+                detail = str(exc) if str(exc).startswith("broker unavailable") else f"broker unavailable: {exc}"
+                failed = self._failed(Plan(the_plan.commands[i:], unsent), detail)
                 return self._await_echoes() + failed, tuple(published)
             published.append(message)
         return self._await_echoes(), tuple(published)
