@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .fsm import Dfa, Nfa, determinize, minimize
-from .language import Language
+from .language import PREVIOUS, Language
 
 _WORD_RE = re.compile(r"^[a-z][a-z']*$")
 _RULE_RE = re.compile(r"[^A-Za-z0-9_]")
-_CUT_LIST_AT = 12  # lists longer than this become phrases of their own in the Vosk grammar
+_CUT_LIST_AT = 40  # lists longer than this become phrases of their own in the Vosk grammar
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ def build_fsm(language: Language) -> Dfa:
 
     intents = language.intents
     nfa = Nfa()
+    blocked_lists: set[str] = set()
 
     def build(expr, src: int) -> int | None:
         """Add `expr` after state `src`; return its end state, or None if nothing speakable."""
@@ -109,6 +110,8 @@ def build_fsm(language: Language) -> Dfa:
             return nfa.words(src, words) if all(_WORD_RE.match(w) for w in words) else None
         if isinstance(expr, (ListReference, RuleReference, Alternative, Permutation)):
             if isinstance(expr, ListReference):
+                if expr.list_name in blocked_lists:
+                    return None
                 items, optional = [v.text_in for v in intents.slot_lists[expr.list_name].values], False
             elif isinstance(expr, RuleReference):
                 items, optional = [intents.expansion_rules[expr.rule_name].expression], False
@@ -136,17 +139,26 @@ def build_fsm(language: Language) -> Dfa:
             return state
         return None
 
-    start, final = nfa.state(), nfa.state()
-    for intent in intents.intents.values():
-        for data in intent.data:
-            for sentence in data.sentences:
-                end = build(sentence.expression, start)
-                if end is not None:
-                    nfa.arc(end, final)
-    joined = nfa.state()
+    def sentences(src: int, final: int) -> None:
+        for intent in intents.intents.values():
+            for data in intent.data:
+                for sentence in data.sentences:
+                    end = build(sentence.expression, src)
+                    if end is not None:
+                        nfa.arc(end, final)
+
+    # "it" names the previous device, so the first command cannot use it: a grammar that allowed it
+    # there only gave ordinary speech more ways to look like a command.
+    pronoun_free = {name for name, values in intents.slot_lists.items()
+                    if values.values and all(v.value_out == PREVIOUS for v in values.values)}
+    start, first, joined, final = nfa.state(), nfa.state(), nfa.state(), nfa.state()
+    blocked_lists.update(pronoun_free)
+    sentences(start, first)
+    blocked_lists.clear()
+    sentences(joined, final)
+    nfa.arc(first, joined, "and")
     nfa.arc(final, joined, "and")
-    nfa.arc(joined, start)
-    return minimize(determinize(nfa, start, {final}))
+    return minimize(determinize(nfa, start, {first, final}))
 
 
 def _expand_plain(expr) -> list[str]:
@@ -209,7 +221,7 @@ def _phrases(language: Language, limit: int) -> list[str]:
         if isinstance(expr, ListReference):
             values = [x for v in intents.slot_lists[expr.list_name].values for x in expand(v.text_in)]
             if len(values) > _CUT_LIST_AT:
-                extra.update(dict.fromkeys(values))
+                extra.update(dict.fromkeys(" ".join(v.split()) for v in values if v.split()))
                 return [cut]
             return values
         if isinstance(expr, RuleReference):

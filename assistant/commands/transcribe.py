@@ -1,0 +1,49 @@
+"""`assistant transcribe FILE...`: grammar-constrained speech to text on WAV files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from . import settings_from
+from ..audio import read_wav
+from ..errors import AudioError
+from ..intents import load_language
+from ..speech import ENGINES, build_recognizer
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("transcribe", parents=[common], help="turn WAV files of spoken commands into text")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--engine", choices=ENGINES, help="speech engine (default from config: auto)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    recognizer = build_recognizer(settings, load_language(settings), args.engine)
+    failed = 0
+    for path in args.files:
+        try:
+            pcm = read_wav(path).tobytes()
+        except AudioError as exc:
+            failed += 1
+            if args.json:
+                print(json.dumps({"file": path, "error": str(exc)}), flush=True)
+            else:
+                print(f"{path}: error: {exc}", flush=True)
+            continue
+        t = recognizer.transcribe(pcm)
+        rtf = round(t.cpu_s / t.audio_s, 4) if t.audio_s else 0.0
+        record = {"file": path, "text": "" if t.rejected else t.text, "engine": t.engine,
+                  "confidence": round(t.confidence, 3), "rtf": rtf}
+        if t.rejected:
+            record["rejected"] = True
+            record["heard"] = t.text
+        if args.json:
+            print(json.dumps(record), flush=True)
+        else:
+            shown = f"(not understood; closest: {t.text!r})" if t.rejected else t.text
+            print(f"{path}: {shown}  [{t.engine}, confidence {t.confidence:.2f}, rtf {rtf}]", flush=True)
+    return 1 if failed else 0
