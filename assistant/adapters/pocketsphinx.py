@@ -70,12 +70,6 @@ def pronunciations(words: frozenset[str]) -> dict[str, list[str]]:
     return found
 
 
-def _speech_frames(decoder) -> int:
-    """Frames the last decode spent in words or phones rather than silence and noise fillers."""
-    return sum(seg.end_frame - seg.start_frame + 1 for seg in (decoder.seg() or [])
-               if seg.word not in ("SIL", "sil") and not seg.word.startswith(("<", "[", "+")))
-
-
 def fsg_transitions(fsm) -> tuple[int, list[tuple]]:
     """The automaton as PocketSphinx FSG transitions with one final state and no null arcs: every arc
     into an accepting state is copied to the single final state."""
@@ -177,15 +171,14 @@ class PocketSphinxRecognizer:
         log.debug("pocketsphinx %r gap/frame=%s confidence=%.3f", text, gap, confidence)
         return Transcript(text, confidence, self.name, rejected, audio_s, time.process_time() - cpu0)
 
-    def score_gap(self, pcm: bytes) -> tuple[str, float | None, float]:
-        """Raw evidence for tuning the rejection: (grammar text, score gap per frame, coverage)."""
+    def score_gap(self, pcm: bytes) -> tuple[str, float | None]:
+        """Raw evidence for tuning the rejection: (grammar text, score gap per frame or None)."""
         data = self._with_noise_floor(pcm)
         text, grammar_score, frames = self._decode(self._grammar, data)
         if not text or self._phones is None or not self._fsm.accepts(text.split()):
-            return text, None, 0.0
-        words = _speech_frames(self._grammar)
+            return text, None
         _, phone_score, _ = self._decode(self._phones, data)
-        return text, (grammar_score - phone_score) / max(frames, 1), words / max(_speech_frames(self._phones), 1)
+        return text, (grammar_score - phone_score) / max(frames, 1)
 
     def _with_noise_floor(self, pcm: bytes) -> bytes:
         x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
