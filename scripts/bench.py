@@ -3,7 +3,7 @@
 
     wake        openwakeword Model.predict loop          vs  our scorer + wake policy
     pocketsphinx  one PocketSphinx decoder, same grammar  vs  our recognizer (grammar + rejection pass)
-    vosk        vosk KaldiRecognizer                      vs  our recognizer (engine vosk)
+    vosk        vosk KaldiRecognizer, same phrase grammar  vs  our recognizer (engine vosk)
     mqtt        bare paho publish, QoS 1, wait for PUBACK  vs  our dispatcher publishing the same command
 
 Every (stage, side) runs in its own child process, so its peak RSS is its own; sides alternate, several
@@ -153,9 +153,10 @@ def _raw_decoder(stage: str, language):
 
     SetLogLevel(-1)
     model = Model(vosk_model_dir()[0])
+    phrases = json.dumps(list(dict.fromkeys(grammar.phrases)) + ["[unk]"])  # the same grammar ours uses
 
     def decode_vosk(pcm: bytes) -> str:
-        rec = KaldiRecognizer(model, 16000)
+        rec = KaldiRecognizer(model, 16000, phrases)
         rec.AcceptWaveform(pcm)
         return json.loads(rec.FinalResult()).get("text", "")
     return decode_vosk
@@ -247,7 +248,7 @@ def measure(kind: str, args: argparse.Namespace) -> dict:
 STAGES = {
     "wake": ("openwakeword Model.predict", "scorer + wake policy", "CPU-s per audio-s"),
     "pocketsphinx": ("PocketSphinx decoder, same grammar", "our recognizer", "CPU-s per audio-s"),
-    "vosk": ("vosk KaldiRecognizer", "our recognizer (vosk)", "CPU-s per audio-s"),
+    "vosk": ("vosk KaldiRecognizer, same grammar", "our recognizer (vosk)", "CPU-s per audio-s"),
     "mqtt": ("paho publish QoS 1", "dispatcher publish", "CPU-ms per command"),
 }
 

@@ -27,7 +27,7 @@ def register(sub, common) -> None:
     p.add_argument("--seed", type=int, help="noise seed (default: the dataset's, else 0)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N clips (a quick look)")
     p.add_argument("--jobs", type=int, metavar="N",
-                   help="conditions evaluated in parallel processes (default: one per CPU; dry run only)")
+                   help="worker processes (default: one per CPU; dry run only; the figures do not depend on it)")
     p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
     add_broker_args(p)
     p.set_defaults(func=run)
@@ -62,27 +62,13 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _run_all(settings, mqtt, dataset, conditions, jobs: int) -> list:
-    """Every condition with its own freshly built assistant; in parallel worker processes for a dry run."""
-    from ..evaluate.runner import evaluate_condition
-
-    if jobs <= 1 or len(conditions) == 1 or mqtt is not None:
-        return [evaluate_condition(settings, mqtt, dataset, c, say) for c in conditions]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=min(jobs, len(conditions)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(evaluate_condition, settings, None, dataset, c, say) for c in conditions]
-        return [f.result() for f in futures]
-
-
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ..evaluate import summary
     from ..evaluate.dataset import load_dataset
     from ..evaluate.runner import peak_rss_mb
+    from ..evaluate.work import evaluate
 
     dataset = load_dataset(args.dataset)
     if args.limit is not None:
@@ -92,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     conditions = _conditions(args, dataset)
+    jobs = args.jobs or os.cpu_count() or 1
     settings = settings_from(args).with_overrides(speech={"engine": args.engine})
     mqtt = broker_settings(args, settings) if args.broker else None
     started = time.perf_counter()
@@ -102,12 +89,13 @@ def run(args: argparse.Namespace) -> int:
 
         simulator = Simulator(load_registry(settings.config_dir), mqtt).start_thread()
     try:
-        runs = _run_all(settings, mqtt, dataset, conditions, args.jobs or os.cpu_count() or 1)
+        runs = evaluate(settings, mqtt, dataset, conditions, jobs, say)
     finally:
         if simulator is not None:
             simulator.stop()
     meta = {"dataset": str(args.dataset), "dry_run": mqtt is None, "broker": f"{mqtt.host}:{mqtt.port}" if mqtt else None,
             "engine": runs[0].engine, "threshold": settings.wake.threshold,
+            "jobs": 1 if mqtt is not None else jobs, "cpus": os.cpu_count(),
             "load_s": round(max(r.load_s for r in runs), 2), "wall_s": round(time.perf_counter() - started, 2),
             "peak_rss_mb": round(max([peak_rss_mb()] + [r.peak_rss_mb for r in runs]), 1)}
     rep = summary.report(runs, meta)

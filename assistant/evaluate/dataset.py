@@ -2,7 +2,7 @@
 
 labels.jsonl fields: file, kind (command | non_command | wake_only | no_wake | noise), wake_word (or null),
 transcript (or null), intents ([{name, slots}]), messages ([{topic, payload}]), voice, snr_db, and
-optionally wake_end_s (to measure detection delay). conditions.json: {"snr_db": [null, 10, 0],
+optionally wake_end_s and command_start_s (detection delay; the pause before the command). conditions.json: {"snr_db": [null, 10, 0],
 "noise": "pink", "seed": N}, the noise conditions `assistant evaluate` runs when none are given.
 """
 
@@ -36,6 +36,14 @@ class Clip:
     voice: str | None = None
     snr_db: float | None = None
     wake_end_s: float | None = None
+    command_start_s: float | None = None
+
+    @property
+    def gap_s(self) -> float | None:
+        """Pause between the end of the wake word and the start of the command, when both are labelled."""
+        if self.wake_end_s is None or self.command_start_s is None or not self.wake_word:
+            return None
+        return round(self.command_start_s - self.wake_end_s, 3)
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,8 @@ def _clip(folder: Path, where: str, row: Any) -> Clip:
                 _need(where, row, "transcript", (str,), nullable=True),
                 tuple({"name": i["name"], "slots": dict(i.get("slots", {}))} for i in intents), tuple(messages),
                 _need(where, row, "voice", (str,), nullable=True), _need(where, row, "snr_db", (int, float), True),
-                _need(where, row, "wake_end_s", (int, float), nullable=True))
+                _need(where, row, "wake_end_s", (int, float), nullable=True),
+                _need(where, row, "command_start_s", (int, float), nullable=True))
 
 
 def load_conditions(folder: Path) -> tuple[Condition, ...]:

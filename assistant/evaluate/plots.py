@@ -67,7 +67,7 @@ def latency(runs: list[ConditionRun], path: Path) -> None:
 def accuracy_vs_snr(conditions: list[dict[str, Any]], path: Path) -> None:
     """The headline rates for each condition, clean first, then by falling SNR."""
     plt = _pyplot()
-    order = sorted(conditions, key=lambda c: float("inf") if c["snr_db"] is None else -c["snr_db"])
+    order = sorted(conditions, key=lambda c: float("-inf") if c["snr_db"] is None else -c["snr_db"])
     labels = [c["condition"] for c in order]
     series = {
         "wake recall": lambda f: f["wake"]["recall"],

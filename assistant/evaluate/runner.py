@@ -12,11 +12,11 @@ import logging
 import resource
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..audio import frames, read_wav
 from ..messages import SAMPLE_RATE, AudioFrame, EndReason, Interaction, WakeScores
-from .dataset import Clip, Condition, Dataset
+from .dataset import Clip, Condition
 from .noise import clip_seed, mix
 
 log = logging.getLogger(__name__)
@@ -163,39 +163,20 @@ def clip_samples(clip: Clip, condition: Condition):
     return mix(samples, condition.snr_db, clip_seed(condition.seed, clip.file), condition.noise)
 
 
-def run_condition(assistant: Any, dataset: Dataset, condition: Condition,
-                  progress: Callable[[str], None] = lambda line: None) -> ConditionRun:
+def run_clips(assistant: Any, clips: tuple[Clip, ...], condition: Condition) -> ConditionRun:
+    """Every clip through a fresh pipeline of `assistant` under one condition."""
     scorer, vad = instrument(assistant)
     scorer.frame_ms, vad.frame_ms = [], []
     run = ConditionRun(condition)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    for n, clip in enumerate(dataset.clips, 1):
+    for clip in clips:
         samples = clip_samples(clip, condition)
         turns = assistant.pipeline(lambda event: None, source=clip.file).run(frames(samples))
         run.results.append(ClipResult(clip, condition.name, len(samples) / SAMPLE_RATE, dict(scorer.peaks),
                                       tuple(_turn(t) for t in turns)))
-        if n % 25 == 0 or n == len(dataset.clips):
-            progress(f"{condition.name}: {n}/{len(dataset.clips)} clips")
     run.cpu_s = time.process_time() - cpu0
     run.wall_s = time.perf_counter() - wall0
     run.wake_frame_ms, run.vad_frame_ms = scorer.frame_ms, vad.frame_ms
-    return run
-
-
-def evaluate_condition(settings: Any, mqtt: Any, dataset: Dataset, condition: Condition,
-                       progress: Callable[[str], None] = lambda line: None) -> ConditionRun:
-    """A fresh assistant for one condition: figures then never depend on what ran before (PocketSphinx,
-    for one, adapts its normalisation from utterance to utterance), so conditions can run in parallel."""
-    from ..app import build
-
-    started = time.perf_counter()
-    assistant = build(settings, mqtt, say=progress)
-    load_s = time.perf_counter() - started
-    try:
-        run = run_condition(assistant, dataset, condition, progress)
-    finally:
-        assistant.close()
-    run.engine, run.load_s, run.peak_rss_mb = assistant.recognizer.name, load_s, peak_rss_mb()
     return run
 
 

@@ -40,6 +40,21 @@ def activations(result: ClipResult) -> tuple[bool, int]:
     return detected, len(hits) - (1 if detected else 0)
 
 
+def _gap_bucket(result: ClipResult) -> str:
+    gap = result.clip.gap_s
+    return "0.00-0.30 s" if gap < 0.3 else "0.30-0.45 s" if gap < 0.45 else "0.45 s or more"
+
+
+def _breakdown(results: list[ClipResult], key) -> dict[str, dict]:
+    """MQTT exact match per group of clips (kind, voice, pause after the wake word)."""
+    out = {}
+    for name in sorted({key(r) for r in results}):
+        group = [r for r in results if key(r) == name]
+        hits = sum(map(mqtt_ok, group))
+        out[name] = {"clips": len(group), "mqtt_exact": hits, "mqtt_exact_rate": _r(ratio(hits, len(group)))}
+    return out
+
+
 def figures(results: list[ClipResult], dry_run: bool = True) -> dict[str, Any]:
     """Accuracy figures for one condition. Without a dry run, clips expecting relative changes are left
     out of the MQTT figures (their payload depends on the live device state) and counted as such."""
@@ -53,12 +68,12 @@ def figures(results: list[ClipResult], dry_run: bool = True) -> dict[str, Any]:
     heard = [r for r in commands if activations(r)[0]]
     chat = [r for r in results if r.clip.kind == "non_command"]
     comparable = [r for r in results if dry_run or not relative(r)]
-    comparable_commands = [r for r in commands if dry_run or not relative(r)]
-    per_kind = {}
-    for kind in sorted({r.clip.kind for r in results}):
-        of_kind = [r for r in comparable if r.clip.kind == kind]
-        per_kind[kind] = {"clips": len(of_kind), "mqtt_exact": sum(map(mqtt_ok, of_kind)),
-                          "mqtt_exact_rate": _r(ratio(sum(map(mqtt_ok, of_kind)), len(of_kind)))}
+    # Commands that should move something: a query or "never mind" expects no message, which a missed
+    # wake word would also "match"; those are judged by the intent figure instead.
+    comparable_commands = [r for r in commands if r.clip.messages and (dry_run or not relative(r))]
+    per_kind = _breakdown(comparable, lambda r: r.clip.kind)
+    per_voice = _breakdown([r for r in comparable_commands if r.clip.voice], lambda r: r.clip.voice)
+    per_gap = _breakdown([r for r in comparable_commands if r.clip.gap_s is not None], _gap_bucket)
     transcripts_exact = sum(words(r.transcript) == words(r.clip.transcript) for r in commands)
     intents_exact = sum(intents_match(r.clip.intents, r.intents) for r in commands)
     mqtt_commands = sum(map(mqtt_ok, comparable_commands))
@@ -81,7 +96,8 @@ def figures(results: list[ClipResult], dry_run: bool = True) -> dict[str, Any]:
                  "exact_rate": _r(ratio(mqtt_commands, len(comparable_commands))),
                  "all_clips": len(comparable), "all_exact": sum(map(mqtt_ok, comparable)),
                  "all_exact_rate": _r(ratio(sum(map(mqtt_ok, comparable)), len(comparable))),
-                 "left_out_relative": len(results) - len(comparable), "per_kind": per_kind},
+                 "left_out_relative": len(results) - len(comparable), "per_kind": per_kind,
+                 "commands_per_voice": per_voice, "commands_per_gap_after_wake": per_gap},
         "rejection": {"non_commands_heard": chat_heard, "rejected": rejected,
                       "rejection_rate": _r(ratio(rejected, chat_heard)),
                       "commands_heard": len(heard), "false_rejections": false_rejections,
@@ -112,7 +128,7 @@ def report(runs: Iterable[ConditionRun], meta: dict[str, Any]) -> dict[str, Any]
                             "seed": r.condition.seed, "figures": figures(r.results, dry), "timings": timings(r)}
                            for r in runs],
             "timings": {"load_s": meta.get("load_s"), "wall_s": meta.get("wall_s"),
-                        "peak_rss_mb": meta.get("peak_rss_mb")}}
+                        "peak_rss_mb": meta.get("peak_rss_mb"), "jobs": meta.get("jobs"), "cpus": meta.get("cpus")}}
 
 
 def _pct(value: float | None) -> str:
@@ -140,7 +156,7 @@ def markdown(rep: dict[str, Any], plots: Iterable[str] = ()) -> str:
         line("transcript exact", lambda f, t: f"{_pct(f['transcript']['exact_rate'])} ({f['transcript']['exact']}/{f['transcript']['commands']})"),
         line("WER", lambda f, t: _pct(f["transcript"]["wer"])),
         line("intent + slots exact", lambda f, t: f"{_pct(f['intent']['exact_rate'])} ({f['intent']['exact']}/{f['intent']['commands']})"),
-        line("**MQTT exact, commands (end to end)**", lambda f, t: f"**{_pct(f['mqtt']['exact_rate'])}** "
+        line("**MQTT exact, commands that publish (end to end)**", lambda f, t: f"**{_pct(f['mqtt']['exact_rate'])}** "
              f"({f['mqtt']['exact']}/{f['mqtt']['commands']})"),
         line("MQTT exact, all clips", lambda f, t: f"{_pct(f['mqtt']['all_exact_rate'])} ({f['mqtt']['all_exact']}/{f['mqtt']['all_clips']})"),
         line("non-commands rejected", lambda f, t: f"{_pct(f['rejection']['rejection_rate'])} "
@@ -155,18 +171,26 @@ def markdown(rep: dict[str, Any], plots: Iterable[str] = ()) -> str:
     left_out = conds[0]["figures"]["mqtt"]["left_out_relative"] if conds else 0
     notes = [f"Dataset `{rep['dataset']}`, {rep['mode']}, speech engine {rep['engine']}, wake threshold {rep['threshold']}.",
              f"Models loaded in {_n(rep['timings']['load_s'], ' s')}; whole run {_n(rep['timings']['wall_s'], ' s')}; "
-             f"peak RSS {_n(rep['timings']['peak_rss_mb'], ' MB')}.",
+             f"peak RSS {_n(rep['timings']['peak_rss_mb'], ' MB')} per process; {_n(rep['timings'].get('jobs'))} "
+             f"worker(s) on {_n(rep['timings'].get('cpus'))} CPUs (parallel workers inflate the latencies).",
+             "MQTT exact for commands counts the commands that should publish something (queries and "
+             "'never mind' publish nothing and are judged by the intent figure).",
              "False activations are counted over all audio streamed (wake words beyond the expected one count too).",
              "Latencies are wall-clock milliseconds per call (wake and VAD per 80 ms frame, the rest per turn)."]
     if left_out:
         notes.append(f"{left_out} clips expecting relative changes are left out of the MQTT figures: against a "
                      "live broker their payload depends on the device state.")
     out = "# Evaluation report\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n" + head + "".join(rows)
-    kinds = sorted({k for c in conds for k in c["figures"]["mqtt"]["per_kind"]})
-    out += "\n## MQTT exact by clip kind\n\n" + head
-    for kind in kinds:
-        out += line(kind, lambda f, t, k=kind: (lambda p: f"{_pct(p['mqtt_exact_rate'])} ({p['mqtt_exact']}/{p['clips']})")(
-            f["mqtt"]["per_kind"].get(k, {"mqtt_exact_rate": None, "mqtt_exact": 0, "clips": 0})))
+    for key, title in (("per_kind", "all clips by kind"), ("commands_per_voice", "commands by voice"),
+                       ("commands_per_gap_after_wake", "commands by pause between wake word and command")):
+        groups = sorted({k for c in conds for k in c["figures"]["mqtt"][key]})
+        if not groups:
+            continue
+        out += f"\n## MQTT exact, {title}\n\n" + head
+        for group in groups:
+            out += line(group, lambda f, t, k=group, s=key: (
+                lambda p: f"{_pct(p['mqtt_exact_rate'])} ({p['mqtt_exact']}/{p['clips']})")(
+                f["mqtt"][s].get(k, {"mqtt_exact_rate": None, "mqtt_exact": 0, "clips": 0})))
     plots = list(plots)
     if plots:
         out += "\n## Plots\n\n" + "".join(f"![{p}]({p})\n\n" for p in plots)
