@@ -116,7 +116,7 @@ class ListenerSettings:
     silence_hangover_ms: int = 400  # this much non-speech after speech ends the command
     no_speech_timeout_ms: int = 4000  # nobody spoke after the wake word
     max_command_ms: int = 8000
-    wake_skip_ms: int = 160  # audio right after the detection that still belongs to the wake word
+    lookback_ms: int = 240  # before the wake onset frame: kept only when speech runs on through it (one breath)
 
 
 @dataclass(frozen=True)

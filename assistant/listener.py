@@ -15,6 +15,7 @@ from .messages import FRAME_MS, AudioFrame, EndReason, Utterance, WakeDetected
 
 log = logging.getLogger(__name__)
 MIN_SPEECH_FRAMES = 2  # a single noisy frame is not the start of a command
+HISTORY_MS = 1200  # audio kept while idle: the wake word is detected a little after it ends
 
 
 class Vad(Protocol):
@@ -35,10 +36,14 @@ class Listener:
         self.vad = vad
         self.state = State.IDLE
         self._preroll: deque[AudioFrame] = deque(maxlen=settings.preroll_ms // FRAME_MS + MIN_SPEECH_FRAMES)
+        self._history: deque[AudioFrame] = deque(maxlen=HISTORY_MS // FRAME_MS)
         self._reset_recording(0)
 
-    def _reset_recording(self, start_ms: int) -> None:
-        self._record_from_ms = start_ms  # nothing before this belongs to the command (the wake word)
+    def _reset_recording(self, start_ms: int, count_from_ms: int | None = None) -> None:
+        self._record_from_ms = start_ms  # nothing before this can belong to the command
+        # Frames before this may be the wake word's tail or the start of a one-breath command: they are
+        # kept as pre-roll but cannot start a command on their own.
+        self._count_from_ms = start_ms if count_from_ms is None else count_from_ms
         self._frames: list[AudioFrame] = []
         self._speech_frames = 0
         self._speech_start_ms: int | None = None
@@ -50,16 +55,31 @@ class Listener:
 
     # ------------------------------------------------------------------ inputs
 
-    def on_wake(self, wake: WakeDetected) -> None:
+    def on_wake(self, wake: WakeDetected) -> Utterance | None:
+        """Start recording. Audio already heard after the wake word (kept while idle) is used at once."""
         if self.state is not State.IDLE:
-            return
-        self._reset_recording(wake.time_ms + self.settings.wake_skip_ms)
+            return None
+        # The model's first frame over the threshold ends near the end of the wake word (median +10 ms on
+        # the fixtures; up to ~190 ms late when the command follows in one breath); the detection comes a
+        # frame or more later. Speech is counted from that first frame; the look-back before it is kept as
+        # pre-roll so a one-breath command keeps its first word.
+        onset = wake.onset_ms if wake.onset_ms is not None else wake.time_ms
+        self._reset_recording(onset - self.settings.lookback_ms, count_from_ms=onset)
         self._preroll.clear()
         self.vad.reset()
         self._transition(State.RECORDING, wake.time_ms)
+        heard, self._history = list(self._history), deque(maxlen=self._history.maxlen)
+        for frame in heard:
+            utterance = self.feed(frame)
+            if utterance is not None:
+                return utterance
+        return None
 
     def feed(self, frame: AudioFrame) -> Utterance | None:
         """Give one frame; returns the finished Utterance when recording ends."""
+        if self.state is State.IDLE:
+            self._history.append(frame)
+            return None
         if self.state is not State.RECORDING:
             return None
         if frame.end_ms <= self._record_from_ms:
@@ -68,6 +88,8 @@ class Listener:
         is_speech = self.vad.probability(frame) >= s.vad_threshold
         if self._speech_start_ms is None:
             self._preroll.append(frame)
+            if frame.start_ms < self._count_from_ms:
+                return None
             if is_speech:
                 self._speech_frames += 1
                 if self._speech_frames >= MIN_SPEECH_FRAMES:
@@ -100,6 +122,7 @@ class Listener:
         """Processing of the last utterance is over; listen for the wake word again."""
         self._transition(State.IDLE, at_ms)
         self._preroll.clear()
+        self._history.clear()
 
     # ------------------------------------------------------------------ output
 

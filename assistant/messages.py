@@ -41,6 +41,7 @@ class WakeDetected:
     wake_word: str
     time_ms: int  # end of the frame that triggered
     score: float
+    onset_ms: int | None = None  # end of the first frame of the run over the threshold: ~ where the word ended
 
 
 class EndReason(str, Enum):

@@ -73,13 +73,14 @@ class Pipeline:
         for frame in frames:
             last_ms = frame.end_ms
             scores = self.scorer.score(frame)  # always, so the model's audio context stays continuous
-            if self.listener.state is State.IDLE:
+            idle = self.listener.state is State.IDLE
+            utterance = self.listener.feed(frame)  # while idle this only keeps recent audio
+            if idle:
                 wake = self.policy.feed(scores)
-                if wake is not None:
-                    self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000, score=round(wake.score, 3))
-                    self.listener.on_wake(wake)
-                continue
-            utterance = self.listener.feed(frame)
+                if wake is None:
+                    continue
+                self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000, score=round(wake.score, 3))
+                utterance = self.listener.on_wake(wake)
             if utterance is not None:
                 turns.append(self._turn(wake, utterance))
                 self.on_turn(turns[-1])

@@ -18,6 +18,7 @@ class WakePolicy:
         self.settings = settings
         self._run: dict[str, int] = {}  # consecutive frames at/above threshold, per wake word
         self._run_peak: dict[str, float] = {}
+        self._run_onset: dict[str, int] = {}
         self._ignore_until_ms = settings.warmup_ms
         self._refractory_until_ms = -1
 
@@ -42,6 +43,8 @@ class WakePolicy:
         best: WakeDetected | None = None
         for name, score in scores.scores.items():
             if score >= s.threshold:
+                if not self._run.get(name):
+                    self._run_onset[name] = t
                 self._run[name] = self._run.get(name, 0) + 1
                 self._run_peak[name] = max(self._run_peak.get(name, 0.0), score)
             else:
@@ -49,7 +52,7 @@ class WakePolicy:
                 self._run_peak[name] = 0.0
                 continue
             if self._run[name] >= s.trigger_frames:
-                candidate = WakeDetected(name, t, self._run_peak[name])
+                candidate = WakeDetected(name, t, self._run_peak[name], self._run_onset[name])
                 if best is None or candidate.score > best.score:
                     best = candidate
         if best is not None:

@@ -23,8 +23,13 @@ def frame_at(ms):
     return AudioFrame(ms.to_bytes(4, "little") + bytes(2556), ms)
 
 
-def drive(listener, wake_ms, until_ms):
-    listener.on_wake(WakeDetected("hey_jarvis", wake_ms, 0.9))
+def drive(listener, wake_ms, until_ms, onset_ms=None):
+    """Feed audio from 0 ms as the pipeline does: idle frames first, then the wake, then the rest."""
+    for ms in range(0, wake_ms, FRAME_MS):
+        assert listener.feed(frame_at(ms)) is None
+    out = listener.on_wake(WakeDetected("hey_jarvis", wake_ms, 0.9, onset_ms))
+    if out is not None:
+        return out
     for ms in range(wake_ms, until_ms, FRAME_MS):
         out = listener.feed(frame_at(ms))
         if out is not None:
@@ -33,7 +38,7 @@ def drive(listener, wake_ms, until_ms):
 
 
 SETTINGS = ListenerSettings(preroll_ms=240, silence_hangover_ms=400, no_speech_timeout_ms=4000,
-                            max_command_ms=8000, wake_skip_ms=160)
+                            max_command_ms=8000, lookback_ms=240)
 
 
 def starts(utterance):
@@ -52,19 +57,28 @@ def test_command_after_pause_ends_on_silence_with_preroll():
     assert listener.state is State.PROCESSING and vad.resets == 1
 
 
-def test_wake_word_audio_never_enters_the_command():
-    # speech runs straight on from the wake word (one breath): VAD says speech from 800 ms on
-    listener = Listener(SETTINGS, ScriptedVad((800, 2800)))
-    u = drive(listener, 1040, 10000)
+def test_wake_word_tail_before_a_pause_never_enters_the_command():
+    # the wake word ends at ~960 ms (first confident frame), detection at 1040, a pause, then the command
+    listener = Listener(SETTINGS, ScriptedVad((400, 1040), (1600, 2800)))
+    u = drive(listener, 1040, 10000, onset_ms=960)
     assert u.ended_by is EndReason.SILENCE
-    assert min(starts(u)) >= 1040 + 160 - FRAME_MS  # first frame ends after the wake-word skip
+    assert starts(u)[0] == 1600 - 240  # pre-roll reaches back into the pause, not into the wake word
+
+
+def test_one_breath_command_keeps_its_first_word():
+    # no pause: speech runs on from the wake word; the command began just before the model was sure
+    listener = Listener(SETTINGS, ScriptedVad((400, 2800)))
+    u = drive(listener, 1040, 10000, onset_ms=960)
+    assert u.ended_by is EndReason.SILENCE
+    assert starts(u)[0] == 960 - 240  # the look-back before the onset frame is kept
+    assert starts(u)[-1] >= 2800 and u.end_ms == 3200
 
 
 def test_no_speech_times_out():
     listener = Listener(SETTINGS, ScriptedVad())
     u = drive(listener, 1000, 20000)
     assert u.ended_by is EndReason.NO_SPEECH and u.pcm == b""
-    assert u.end_ms - 1160 >= 4000 and u.end_ms - 1160 < 4000 + FRAME_MS
+    assert 4000 <= u.end_ms - (1000 - 240) < 4000 + FRAME_MS  # counted from where recording began
 
 
 def test_single_noise_frame_does_not_start_a_command():
