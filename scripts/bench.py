@@ -125,20 +125,22 @@ def child(kind: str, args: argparse.Namespace) -> dict:
 
 
 def _raw_decoder(stage: str, language):
-    from assistant.intents.grammar import build_grammar
+    from assistant.intents.grammar import grammar_for
 
-    grammar = build_grammar(language)
+    grammar = grammar_for(language)
     if stage == "pocketsphinx":
-        from pocketsphinx import Config, Decoder
+        from pocketsphinx import Config, Decoder, get_model_path
 
-        from assistant.adapters.pocketsphinx import _model_dir, fsg_transitions, pronunciations
+        from assistant.adapters.pocketsphinx import fsg_transitions, pronunciations
 
-        config = Config(hmm=os.path.join(_model_dir(), "en-us"), dict=None, lm=None, loglevel="ERROR",
-                        bestpath=False, dither=True)
-        dec = Decoder(config)
-        items = [(w, p) for w, forms in pronunciations(grammar.vocabulary).items() for p in forms]
-        for i, (word, phones) in enumerate(items):
-            dec.add_word(word, phones, i == len(items) - 1)
+        # The bare decoder: the same acoustic model, words and grammar automaton, one search, no extras.
+        folder = tempfile.mkdtemp(prefix="bench-ps-")
+        dict_path = os.path.join(folder, "words.dict")
+        with open(dict_path, "w", encoding="utf-8") as f:
+            for word, forms in sorted(pronunciations(grammar.vocabulary).items()):
+                f.writelines(f"{word}{'' if i == 0 else f'({i + 1})'} {p}\n" for i, p in enumerate(forms))
+        dec = Decoder(Config(hmm=os.path.join(get_model_path(), "en-us", "en-us"), dict=dict_path, lm=None,
+                             loglevel="FATAL", bestpath=False, dither=True))
         final, transitions = fsg_transitions(grammar.fsm)
         dec.add_fsg("commands", dec.create_fsg("commands", grammar.fsm.start, final, transitions))
         dec.activate_search("commands")
