@@ -84,7 +84,7 @@ def test_two_turns_in_one_stream():
     assert kinds == ["wake", "utterance", "transcript", "intents", "mqtt", "outcome", "result"] * 2
     result = [e for e in events if e["event"] == "result"][0]
     t = result["timings_ms"]
-    assert result["status"] == "done" and t["hangover_ms"] == 400
+    assert result["status"] == "done" and t["hangover_ms"] == ListenerSettings().silence_hangover_ms
     assert t["speech_end_to_publish_ms"] >= t["hangover_ms"] + t["publish_ms"]
 
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Voice-loop latency, idle cost and memory, on Mosquitto with the simulated devices.
+
+- end of speech -> MQTT publish: from the labelled end of the spoken command (fixture labels) and from
+  the VAD's last speech frame, through the silence hangover, transcription and intent matching, to the
+  moment the broker acknowledged the publish (QoS 1). Hangover is audio time; the rest is wall time.
+- idle listening: CPU seconds per audio second while streaming noise and ordinary speech with no wake word.
+- resident memory of the whole loop with PocketSphinx.
+
+    .venv/bin/python scripts/bench_loop.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from assistant.audio import WavSource, frames, read_wav  # noqa: E402
+from assistant.config import MqttSettings, load_settings  # noqa: E402
+
+TURNS = ROOT / "tests" / "fixtures" / "turns"
+
+
+def rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    from bench_mqtt import start_mosquitto
+
+    from assistant.app import build
+    from assistant.dispatcher import Dispatcher
+    from assistant.sim.runner import Simulator
+
+    broker, port = start_mosquitto(nodelay=False)
+    try:
+        settings = load_settings()
+        mqtt = MqttSettings(host="127.0.0.1", port=port)
+        assistant = build(settings, mqtt)
+        labels = [json.loads(line) for line in (TURNS / "labels.jsonl").read_text().splitlines()]
+        clips = [c for c in labels if len(c["turns"]) == 1 and c["turns"][0]["kind"] == "command"]
+        from_label, from_vad, stt, echo = [], [], [], []
+        for _ in range(args.rounds):
+            for clip in clips:
+                registry = dataclasses.replace(assistant.registry, base_topic=f"bench_{uuid.uuid4().hex[:8]}")
+                sim_settings = dataclasses.replace(mqtt, base_topic=registry.base_topic)
+                simulator = Simulator(registry, sim_settings).start_thread()
+                assistant.dispatcher = Dispatcher(registry, sim_settings, assistant.clock)
+                turns = assistant.pipeline(lambda e: None).run(WavSource(TURNS / clip["file"]))
+                simulator.stop()
+                for turn in turns:
+                    t = turn.timings_ms
+                    if not turn.messages or "publish_ms" not in t:
+                        continue
+                    wall = t["transcribe_ms"] + t["intent_ms"] + t["publish_ms"]
+                    spoken_end_ms = clip["turns"][0]["command_end_s"] * 1000
+                    from_label.append(turn.utterance.end_ms - spoken_end_ms + wall)
+                    from_vad.append(t["speech_end_to_publish_ms"])
+                    stt.append(t["transcribe_ms"])
+                    echo.append(t["echo_ms"] - t["publish_ms"])
+        rss_loop = rss_mb()
+
+        # idle: noise and chat, no wake word
+        quiet = [read_wav(p) for p in sorted((ROOT / "tests" / "fixtures" / "speech").glob("*.wav"))]
+        quiet += [read_wav(p) for p in sorted((ROOT / "tests" / "fixtures" / "wake").glob("noise_*.wav"))]
+        idle_audio = np.concatenate(quiet * 3)
+        pipe = assistant.pipeline(lambda e: None)
+        cpu0 = time.process_time()
+        turns = pipe.run(frames(idle_audio))
+        idle_cpu = (time.process_time() - cpu0) / (len(idle_audio) / 16000)
+        assistant.close()
+    finally:
+        broker.kill()
+        broker.wait()
+
+    def q(values, p):
+        return float(np.percentile(values, p))
+
+    print(f"{len(from_label)} commands x {args.rounds} rounds on Mosquitto, engine {assistant.recognizer.name}, "
+          f"hangover {settings.listener.silence_hangover_ms} ms, {os.cpu_count()} CPUs")
+    print(f"  end of speech (labelled) -> publish acked: median {statistics.median(from_label):.0f} ms, "
+          f"p95 {q(from_label, 95):.0f} ms")
+    print(f"  last VAD speech frame   -> publish acked: median {statistics.median(from_vad):.0f} ms, "
+          f"p95 {q(from_vad, 95):.0f} ms")
+    print(f"  transcription: median {statistics.median(stt):.0f} ms; publish -> state echo: median "
+          f"{statistics.median(echo):.1f} ms")
+    print(f"  idle listening: {idle_cpu:.4f} CPU-s per audio-s over {len(idle_audio) / 16000:.0f} s "
+          f"({len(turns)} false wakes)")
+    print(f"  resident memory of the loop: {rss_loop:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
