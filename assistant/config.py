@@ -104,7 +104,7 @@ def load_yaml(path: Path | str) -> YamlDoc:
 class WakeSettings:
     wake_words: tuple[str, ...] = ("hey_jarvis",)
     threshold: float = 0.5
-    trigger_frames: int = 2  # consecutive frames at or above threshold (2 drops "hey travis" near misses)
+    trigger_frames: int = 1  # consecutive frames at or above threshold (openWakeWord's own default)
     refractory_ms: int = 2000  # ignore the same wake word for this long after a detection
     warmup_ms: int = 1360  # scores are unreliable for ~16 frames after a model reset
 
