@@ -95,7 +95,7 @@ def main() -> int:
     def q(values, p):
         return float(np.percentile(values, p))
 
-    print(f"{len(from_label)} commands x {args.rounds} rounds on Mosquitto, engine {assistant.recognizer.name}, "
+    print(f"{len(from_label)} published turns ({args.rounds} rounds of the turn fixtures) on Mosquitto, engine {assistant.recognizer.name}, "
           f"hangover {settings.listener.silence_hangover_ms} ms, {os.cpu_count()} CPUs")
     print(f"  end of speech (labelled) -> publish acked: median {statistics.median(from_label):.0f} ms, "
           f"p95 {q(from_label, 95):.0f} ms")
