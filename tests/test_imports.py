@@ -23,3 +23,12 @@ def test_core_without_heavy_dependencies():
     out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_wake_adapter_does_not_load_scikit_learn():
+    """openwakeword's verifier trainer (scikit-learn, ~100 MB resident) stays out of the assistant."""
+    code = ("import sys\nfrom assistant.adapters.openwakeword import import_openwakeword\n"
+            "Model, VAD = import_openwakeword()\nprint('sklearn' in sys.modules, Model.__name__, VAD.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "Model", "VAD"]

@@ -7,6 +7,8 @@ explicit feature-model paths (melspectrogram, embedding) from our models folder.
 from __future__ import annotations
 
 import logging
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +57,38 @@ def resolve_wake_words(names_or_paths: list[str] | tuple[str, ...], models_dir: 
     return out
 
 
+_VERIFIER = "openwakeword.custom_verifier_model"
+
+
+def import_openwakeword():
+    """Import openwakeword's Model and VAD without the custom-verifier trainer.
+
+    openwakeword's package __init__ imports its verifier *training* code, which pulls in scikit-learn:
+    about 100 MB of resident memory for a feature the assistant never uses (on a Raspberry Pi that
+    matters). A placeholder module stands in for it; calling it says how to get the real one.
+    """
+    if _VERIFIER not in sys.modules and "sklearn" not in sys.modules:
+        placeholder = types.ModuleType(_VERIFIER)
+
+        def train_custom_verifier(*args, **kwargs):
+            raise ModelError("openwakeword's verifier training is not loaded by the assistant; "
+                             "import openwakeword in a separate Python process to train one")
+
+        placeholder.train_custom_verifier = train_custom_verifier
+        sys.modules[_VERIFIER] = placeholder
+    try:
+        from openwakeword.model import Model
+        from openwakeword.vad import VAD
+    except ImportError as exc:
+        raise ModelError(f"openwakeword is not installed ({exc}); run scripts/setup.sh") from None
+    return Model, VAD
+
+
 class OpenWakeWordScorer:
     """Streams 80 ms frames into openWakeWord and returns raw scores keyed by wake-word name."""
 
     def __init__(self, wake_words: list[WakeModelFile], models_dir: Path, prime_ms: int = 1360):
-        try:
-            from openwakeword.model import Model
-        except ImportError as exc:
-            raise ModelError(f"openwakeword is not installed ({exc}); run scripts/setup.sh") from None
+        Model, _ = import_openwakeword()
         manifest = load_manifest()
         melspec = require("melspectrogram", models_dir, manifest)
         embedding = require("embedding", models_dir, manifest)

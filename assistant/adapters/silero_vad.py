@@ -14,10 +14,9 @@ from ..models import require
 class SileroVad:
     def __init__(self, models_dir: Path):
         path = require("silero_vad", models_dir)
-        try:
-            from openwakeword.vad import VAD
-        except ImportError as exc:
-            raise ModelError(f"openwakeword is not installed ({exc}); run scripts/setup.sh") from None
+        from .openwakeword import import_openwakeword
+
+        _, VAD = import_openwakeword()
         try:
             self._vad = VAD(model_path=str(path), n_threads=1)
         except Exception as exc:  # onnxruntime's own error types
