@@ -135,10 +135,12 @@ from assistant.wake import WakePolicy
 models = Path({str(ROOT / 'models')!r})
 scorer = OpenWakeWordScorer(resolve_wake_words(['hey_jarvis'], models), models)
 policy = WakePolicy(WakeSettings()); policy.reset(-scorer.prime_ms)
-mic = MicSource('pulse'); mic.open()
+mic = MicSource('pulse')
+frames = iter(mic)
+next(frames)  # the stream is live (a sleepy virtual source may need a reopen first): now play
 player = subprocess.Popen(['paplay', '-d', 'vsink', {str(sample)!r}])
 hit = None
-for i, frame in enumerate(mic):
+for i, frame in enumerate(frames):
     hit = policy.feed(scorer.score(frame))
     if hit or i > 150:
         break
