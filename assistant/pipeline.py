@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 from .config import Settings
 from .errors import AssistantError
@@ -66,8 +66,11 @@ class Pipeline:
     on_turn: Callable[[Interaction], None] = field(default=lambda turn: None)
 
     def run(self, frames: Iterable[AudioFrame]) -> list[Interaction]:
-        """Feed a whole source (WAV or microphone); returns the turns it held."""
-        turns: list[Interaction] = []
+        """Feed a whole finite source (a WAV); returns the turns it held."""
+        return list(self.stream(frames))
+
+    def stream(self, frames: Iterable[AudioFrame]) -> Iterator[Interaction]:
+        """Feed a source turn by turn, keeping nothing: the form for a microphone that never ends."""
         wake: WakeDetected | None = None
         last_ms = 0
         for frame in frames:
@@ -82,15 +85,16 @@ class Pipeline:
                 self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000, score=round(wake.score, 3))
                 utterance = self.listener.on_wake(wake)
             if utterance is not None:
-                turns.append(self._turn(wake, utterance))
-                self.on_turn(turns[-1])
+                turn = self._turn(wake, utterance)
+                self.on_turn(turn)
                 self.listener.resume(frame.end_ms)
+                yield turn
         utterance = self.listener.end_of_audio(last_ms)
         if utterance is not None:
-            turns.append(self._turn(wake, utterance))
-            self.on_turn(turns[-1])
+            turn = self._turn(wake, utterance)
+            self.on_turn(turn)
             self.listener.resume(last_ms)
-        return turns
+            yield turn
 
     # ------------------------------------------------------------------ one turn
 

@@ -128,7 +128,8 @@ def main() -> None:
                     baseline.update(threads=threading.active_count(), sockets=open_sockets(), rss=rss_mb())
             yield frame
 
-    pipe.run(frames_with_marks())
+    for _ in pipe.stream(frames_with_marks()):
+        pass
     audio_s = last_mark * 60
     cpu = time.process_time() - start_cpu
     wall = time.monotonic() - start_wall

@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
             source = WavSource(args.file)
             frames, label = iter(source), args.file
             print(f"replaying {label} ({source.duration_s:.1f} s)", file=out, flush=True)
-        turns = assistant.pipeline(emit, source=label, on_turn=show).run(frames)
+        turns = sum(1 for _ in assistant.pipeline(emit, source=label, on_turn=show).stream(frames))
         after = assistant.dispatcher.device_states()
         if not args.json:
-            print(f"\n{len(turns)} turn(s). Device states before -> after:", file=out)
+            print(f"\n{turns} turn(s). Device states before -> after:", file=out)
             for name, device in registry.devices.items():
                 mark = "*" if before.get(name) != after.get(name) else " "
                 print(f" {mark} {device.spoken:18} {state_text(before.get(name, {}))}  ->  "

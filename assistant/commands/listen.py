@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     mic = MicSource(args.input)
     print(f"listening for {', '.join(settings.wake.wake_words)} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     try:
-        assistant.pipeline(on_event, source="microphone", on_turn=on_turn).run(mic)
+        for _ in assistant.pipeline(on_event, source="microphone", on_turn=on_turn).stream(mic):
+            pass  # each turn is reported by on_turn; nothing is kept
     finally:
         if mic.overflows or mic.dropped_blocks:
             print(f"audio input overflows: {mic.overflows}, dropped blocks: {mic.dropped_blocks}", file=sys.stderr)
