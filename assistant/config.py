@@ -114,7 +114,6 @@ class ListenerSettings:
     preroll_ms: int = 240  # audio kept from before the end of the wake word
     vad_threshold: float = 0.5
     silence_hangover_ms: int = 320  # this much non-speech after speech ends the command (HA: 700)
-    decode_tail_ms: int = 80  # non-speech after the last speech frame that is still sent to the recognizer
     no_speech_timeout_ms: int = 4000  # nobody spoke after the wake word
     max_command_ms: int = 8000
     lookback_ms: int = 240  # before the wake onset frame: kept only when speech runs on through it (one breath)

@@ -109,7 +109,7 @@ class Pipeline:
             timings["hangover_ms"] = float(utterance.end_ms - utterance.speech_end_ms)
         t0 = time.perf_counter()
         try:
-            transcript = self.recognizer.transcribe(self._speech_part(utterance))
+            transcript = self.recognizer.transcribe(utterance.pcm)
         except AssistantError as exc:
             log.error("speech recognition failed: %s", exc)
             self._emit("result", status="error", detail=str(exc))
@@ -150,14 +150,6 @@ class Pipeline:
         self._emit("result", status="done" if ok else "failed", timings_ms=timings)
         return Interaction(wake, utterance, transcript, intents, None, dispatched.commands, dispatched.messages,
                            dispatched.outcomes, timings)
-
-    def _speech_part(self, utterance: Utterance) -> bytes:
-        """The utterance without most of its trailing hangover: silence the recognizer need not decode."""
-        keep_ms = self.settings.listener.decode_tail_ms
-        if utterance.speech_end_ms is None or utterance.ended_by is not EndReason.SILENCE:
-            return utterance.pcm
-        end_ms = min(utterance.end_ms, utterance.speech_end_ms + keep_ms)
-        return utterance.pcm[: (end_ms - utterance.start_ms) * 32]  # 16 samples per ms, 2 bytes each
 
     def _emit(self, event: str, **fields) -> None:
         record = {"event": event}
