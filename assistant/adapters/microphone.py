@@ -136,15 +136,18 @@ class MicSource:
                 log.warning("%s; retrying in %g s (%d/%d)", exc, self._stall_timeout_s, attempt + 1, self.retries)
                 time.sleep(self._stall_timeout_s)
 
-    def _reopen(self) -> None:
-        self.reopened += 1
+    def _drop_stream(self) -> None:
         if self._stream is not None:
             try:
                 self._stream.stop()
                 self._stream.close()
-            except Exception:  # the old stream may already be gone with its device
+            except Exception:  # the stream may already be gone with its device; that must not mask why
                 pass
             self._stream = None
+
+    def _reopen(self) -> None:
+        self.reopened += 1
+        self._drop_stream()
         try:
             self._rescan()
             self.open()
@@ -153,12 +156,7 @@ class MicSource:
 
     def close(self) -> None:
         if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception:  # closing a vanished device must not mask the real error
-                pass
-            self._stream = None
+            self._drop_stream()
             self._queue.put_nowait(None) if not self._queue.full() else None
 
     def __iter__(self) -> Iterator[AudioFrame]:

@@ -7,10 +7,8 @@ import json
 import sys
 import time
 
-from . import settings_from
+from . import settings_from, wav_sources
 from .devices import add_broker_args, broker_settings
-from ..audio import WavSource
-from ..errors import AudioError
 
 
 def register(sub, common) -> None:
@@ -45,15 +43,9 @@ def run(args: argparse.Namespace) -> int:
     mqtt = None if args.dry_run else broker_settings(args, settings)
     assistant = build(settings, mqtt, say=lambda s: print(s, file=sys.stderr))
     emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)
-    failed = 0
+    failed: list[str] = []
     try:
-        for name in args.files:
-            try:
-                source = WavSource(name)
-            except AudioError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                failed += 1
-                continue
+        for name, source in wav_sources(args.files, failed):
             frames = paced(source) if args.realtime else iter(source)
             turns = assistant.pipeline(emit, source=name).run(frames)
             if not args.json:

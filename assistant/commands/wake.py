@@ -8,10 +8,8 @@ import sys
 from dataclasses import replace
 from typing import Iterable
 
-from . import settings_from
+from . import settings_from, wav_sources
 from ..adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
-from ..audio import WavSource
-from ..errors import AudioError
 from ..messages import AudioFrame, WakeDetected
 from ..wake import WakePolicy
 
@@ -58,14 +56,8 @@ def run(args: argparse.Namespace) -> int:
     policy = WakePolicy(settings.wake)
     if args.mic:
         return _run_mic(args, scorer, policy)
-    failed = 0
-    for i, name in enumerate(args.files):
-        try:
-            source = WavSource(name)
-        except AudioError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
+    failed: list[str] = []
+    for i, (name, source) in enumerate(wav_sources(args.files, failed)):
         if i:
             primed_ms = scorer.reset()
             policy.reset(-primed_ms)
