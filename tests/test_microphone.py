@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.audio import frames, read_wav
+from assistant.audio import frames
 from assistant.errors import AudioError
 
 ROOT = Path(__file__).resolve().parent.parent

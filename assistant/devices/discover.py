@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from ..config import YamlDoc
-from .catalog import CATALOG, DeviceKind
+from .catalog import CATALOG
 from .registry import Registry, registry_from_doc
 
 log = logging.getLogger(__name__)
