@@ -99,7 +99,7 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     from .adapters.silero_vad import SileroVad
     from .dispatcher import Dispatcher
     from .intents.language import load_language
-    from .speech import build_recognizer
+    from .speech import build_recognizer, choose_engine
 
     registry = load_registry(settings.config_dir)
     language = load_language(settings)
@@ -107,7 +107,7 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
                                 settings.models_dir, settings.wake.warmup_ms)
     vad = SileroVad(settings.models_dir)
     recognizer = build_recognizer(settings, language)
-    say(f"speech engine: {recognizer.name}")
+    say(f"speech engine: {recognizer.name} ({choose_engine(settings)[1]})")
     closers: list[Callable[[], None]] = []
     clock = None
     client = None
