@@ -114,6 +114,7 @@ class ListenerSettings:
     preroll_ms: int = 240  # audio kept from before the end of the wake word
     vad_threshold: float = 0.5
     silence_hangover_ms: int = 320  # this much non-speech after speech ends the command (HA: 700)
+    early_decode_ms: int = 240  # after this much of the hangover, start decoding (0 = wait for the end)
     no_speech_timeout_ms: int = 4000  # nobody spoke after the wake word
     max_command_ms: int = 8000
     lookback_ms: int = 240  # before the wake onset frame: kept only when speech runs on through it (one breath)

@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Protocol
 
 from .config import ListenerSettings
-from .messages import FRAME_MS, AudioFrame, EndReason, Utterance, WakeDetected
+from .messages import FRAME_MS, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
 
 log = logging.getLogger(__name__)
 MIN_SPEECH_FRAMES = 2  # a single noisy frame is not the start of a command
@@ -48,6 +48,7 @@ class Listener:
         self._speech_frames = 0
         self._speech_start_ms: int | None = None
         self._last_speech_end_ms: int | None = None
+        self._paused_at_ms: int | None = None  # the speech end an early decode was offered for
 
     def _transition(self, new: State, at_ms: int) -> None:
         log.debug("listener %s -> %s at %d ms", self.state.value, new.value, at_ms)
@@ -70,13 +71,14 @@ class Listener:
         self._transition(State.RECORDING, wake.time_ms)
         heard, self._history = list(self._history), deque(maxlen=self._history.maxlen)
         for frame in heard:
-            utterance = self.feed(frame)
-            if utterance is not None:
-                return utterance
+            event = self.feed(frame)
+            if isinstance(event, Utterance):
+                return event
         return None
 
-    def feed(self, frame: AudioFrame) -> Utterance | None:
-        """Give one frame; returns the finished Utterance when recording ends."""
+    def feed(self, frame: AudioFrame) -> Utterance | SpeechPaused | None:
+        """Give one frame; returns the finished Utterance when recording ends, and a SpeechPaused once per
+        pause that reaches early_decode_ms (the command may be over: decoding can start)."""
         if self.state is State.IDLE:
             self._history.append(frame)
             return None
@@ -104,10 +106,15 @@ class Listener:
         self._frames.append(frame)
         if is_speech:
             self._last_speech_end_ms = frame.end_ms
-        if frame.end_ms - self._last_speech_end_ms >= s.silence_hangover_ms:
+        silent_ms = frame.end_ms - self._last_speech_end_ms
+        if silent_ms >= s.silence_hangover_ms:
             return self._finish(EndReason.SILENCE, frame.end_ms)
         if frame.end_ms - self._frames[0].start_ms >= s.max_command_ms:
             return self._finish(EndReason.MAX_LENGTH, frame.end_ms)
+        if 0 < s.early_decode_ms <= silent_ms and self._paused_at_ms != self._last_speech_end_ms:
+            self._paused_at_ms = self._last_speech_end_ms
+            return SpeechPaused(b"".join(f.pcm for f in self._frames), self._frames[0].start_ms, frame.end_ms,
+                                self._last_speech_end_ms)
         return None
 
     def end_of_audio(self, at_ms: int) -> Utterance | None:

@@ -61,6 +61,16 @@ class Utterance:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    """The speaker has been quiet for part of the hangover: the command so far, for an early decode."""
+
+    pcm: bytes
+    start_ms: int
+    end_ms: int
+    speech_end_ms: int
+
+
+@dataclass(frozen=True)
 class Transcript:
     text: str
     confidence: float  # 0-1; low means "probably not something we know"

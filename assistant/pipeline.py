@@ -15,7 +15,7 @@ from .config import Settings
 from .errors import AssistantError
 from .listener import Listener, State
 from .messages import (AudioFrame, DeviceCommand, DeviceOutcome, EndReason, Intent, Interaction, MqttMessage,
-                       NotUnderstood, Outcome, Transcript, Utterance, WakeDetected, WakeScores)
+                       NotUnderstood, Outcome, SpeechPaused, Transcript, Utterance, WakeDetected, WakeScores)
 from .wake import WakePolicy
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ class Pipeline:
     on_event: EventSink = field(default=lambda event: None)
     source: str = ""
     on_turn: Callable[[Interaction], None] = field(default=lambda turn: None)
+    # (speech_end_ms it was made for, audio ms into the hangover, transcript, decode wall ms)
+    _early: tuple[int, int, Transcript, float] | None = field(default=None, init=False, repr=False)
 
     def run(self, frames: Iterable[AudioFrame]) -> list[Interaction]:
         """Feed a whole finite source (a WAV); returns the turns it held."""
@@ -78,6 +80,9 @@ class Pipeline:
             scores = self.scorer.score(frame)  # always, so the model's audio context stays continuous
             idle = self.listener.state is State.IDLE
             utterance = self.listener.feed(frame)  # while idle this only keeps recent audio
+            if isinstance(utterance, SpeechPaused):
+                self._decode_early(utterance)
+                continue
             if idle:
                 wake = self.policy.feed(scores)
                 if wake is None:
@@ -107,15 +112,23 @@ class Pipeline:
         timings: dict[str, float] = {}
         if utterance.speech_end_ms is not None:
             timings["hangover_ms"] = float(utterance.end_ms - utterance.speech_end_ms)
+        early, self._early = self._early, None
         t0 = time.perf_counter()
-        try:
-            transcript = self.recognizer.transcribe(utterance.pcm)
-        except AssistantError as exc:
-            log.error("speech recognition failed: %s", exc)
-            self._emit("result", status="error", detail=str(exc))
-            return Interaction(wake, utterance, None, not_understood=NotUnderstood("", str(exc)))
+        if early is not None and utterance.ended_by is EndReason.SILENCE and early[0] == utterance.speech_end_ms:
+            # Decoded while the hangover ran; live, that overlapped the silence we were waiting out.
+            _, early_into_ms, transcript, decode_ms = early
+            timings["transcribe_ms"] = decode_ms
+            timings["decode_started_into_hangover_ms"] = float(early_into_ms)
+        else:
+            early_into_ms = None
+            try:
+                transcript = self.recognizer.transcribe(utterance.pcm)
+            except AssistantError as exc:
+                log.error("speech recognition failed: %s", exc)
+                self._emit("result", status="error", detail=str(exc))
+                return Interaction(wake, utterance, None, not_understood=NotUnderstood("", str(exc)))
+            timings["transcribe_ms"] = _ms(time.perf_counter() - t0)
         t1 = time.perf_counter()
-        timings["transcribe_ms"] = _ms(t1 - t0)
         self._emit("transcript", text=transcript.text, confidence=round(transcript.confidence, 3),
                    engine=transcript.engine, rejected=transcript.rejected)
         if transcript.rejected or not transcript.text:
@@ -139,8 +152,12 @@ class Pipeline:
                                timings_ms=timings)
         timings["publish_ms"] = round(dispatched.publish_ms, 1)
         timings["echo_ms"] = round(dispatched.echo_ms, 1)
-        timings["speech_end_to_publish_ms"] = round(
-            timings.get("hangover_ms", 0.0) + timings["transcribe_ms"] + timings["intent_ms"] + dispatched.publish_ms, 1)
+        hangover = timings.get("hangover_ms", 0.0)
+        if early_into_ms is None:  # decoding starts when the hangover has run out
+            ready = hangover + timings["transcribe_ms"]
+        else:  # decoding started early_into_ms into the hangover, in parallel with the rest of it
+            ready = max(hangover, early_into_ms + timings["transcribe_ms"])
+        timings["speech_end_to_publish_ms"] = round(ready + timings["intent_ms"] + dispatched.publish_ms, 1)
         for message in dispatched.messages:
             self._emit("mqtt", topic=message.topic, payload=message.payload)
         for outcome in dispatched.outcomes:
@@ -150,6 +167,17 @@ class Pipeline:
         self._emit("result", status="done" if ok else "failed", timings_ms=timings)
         return Interaction(wake, utterance, transcript, intents, None, dispatched.commands, dispatched.messages,
                            dispatched.outcomes, timings)
+
+    def _decode_early(self, paused: SpeechPaused) -> None:
+        t0 = time.perf_counter()
+        try:
+            transcript = self.recognizer.transcribe(paused.pcm)
+        except AssistantError as exc:  # the decode at the end of the hangover will say what is wrong
+            log.debug("early decode failed: %s", exc)
+            self._early = None
+            return
+        self._early = (paused.speech_end_ms, paused.end_ms - paused.speech_end_ms, transcript,
+                       _ms(time.perf_counter() - t0))
 
     def _emit(self, event: str, **fields) -> None:
         record = {"event": event}

@@ -2,7 +2,7 @@
 
 from assistant.config import ListenerSettings
 from assistant.listener import Listener, State
-from assistant.messages import FRAME_MS, AudioFrame, EndReason, WakeDetected
+from assistant.messages import FRAME_MS, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
 
 
 class ScriptedVad:
@@ -32,7 +32,7 @@ def drive(listener, wake_ms, until_ms, onset_ms=None):
         return out
     for ms in range(wake_ms, until_ms, FRAME_MS):
         out = listener.feed(frame_at(ms))
-        if out is not None:
+        if isinstance(out, Utterance):
             return out
     return listener.end_of_audio(until_ms)
 
@@ -107,3 +107,16 @@ def test_frames_ignored_while_idle_or_processing_then_resume():
     assert listener.feed(frame_at(40000)) is None
     listener.resume(40000)
     assert listener.state is State.IDLE
+
+
+def test_early_decode_offered_once_per_pause_with_the_audio_so_far():
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240, lookback_ms=0)
+    listener = Listener(settings, ScriptedVad((1600, 2000), (2160, 2800)))  # a 160 ms pause inside
+    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
+    events = [(ms, listener.feed(frame_at(ms))) for ms in range(1040, 4000, FRAME_MS)]
+    paused = [(ms, e) for ms, e in events if isinstance(e, SpeechPaused)]
+    done = [e for _, e in events if isinstance(e, Utterance)]
+    # the short pause (160 ms) never reaches 240 ms; after the last word, one offer at 240 ms of silence
+    assert len(paused) == 1 and paused[0][1].speech_end_ms == 2800 and paused[0][1].end_ms == 3040
+    assert done[0].speech_end_ms == 2800 and done[0].end_ms == 3120
+    assert done[0].pcm.startswith(paused[0][1].pcm)

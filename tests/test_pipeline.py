@@ -86,6 +86,8 @@ def test_two_turns_in_one_stream():
     t = result["timings_ms"]
     assert result["status"] == "done" and t["hangover_ms"] == ListenerSettings().silence_hangover_ms
     assert t["speech_end_to_publish_ms"] >= t["hangover_ms"] + t["publish_ms"]
+    # decoded once per turn, early (during the hangover), and that result was used
+    assert len(recognizer.heard) == 2 and t["decode_started_into_hangover_ms"] == ListenerSettings().early_decode_ms
 
 
 def test_timeout_publishes_nothing():
