@@ -85,7 +85,7 @@ class Listener:
         if self.state is not State.RECORDING:
             return None
         if frame.end_ms <= self._record_from_ms:
-            return None  # still the tail of the wake word
+            return None  # still the wake word itself
         s = self.settings
         is_speech = self.vad.probability(frame) >= s.vad_threshold
         if self._speech_start_ms is None:

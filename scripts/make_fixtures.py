@@ -31,6 +31,9 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from assistant.evaluate.noise import pink  # noqa: E402  (the one pink-noise generator)
+
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
 SAMPLES = ROOT / "assistant" / "samples"
@@ -154,16 +157,6 @@ def floor(n: int) -> np.ndarray:
     period is irrelevant to a recognizer, a VAD or a wake model."""
     take = np.random.default_rng(FLOOR_SEED).standard_normal(SR // 2) * 10 ** (FLOOR_DBFS / 20)
     return np.tile(take, n // len(take) + 1)[:n]
-
-
-def pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS pink (1/f power) noise by shaping white noise in the frequency domain."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / SR)
-    spec[1:] /= np.sqrt(f[1:])
-    spec[0] = 0
-    y = np.fft.irfft(spec, n)
-    return y / np.sqrt(np.mean(y ** 2))
 
 
 def assemble(name: str, parts: list, lead_s: float = 0.7, tail_s: float = 0.7,
