@@ -123,7 +123,7 @@ class ListenerSettings:
 @dataclass(frozen=True)
 class SpeechSettings:
     engine: str = "auto"  # auto | vosk | pocketsphinx
-    vosk_model_dir: str = "models/vosk-en-us-small"
+    vosk_model_dir: str = ""  # "" = vosk-en-us-small in the models folder, where `models fetch` puts it
     language: str = "en"
     min_confidence: float = 0.5
 

@@ -37,6 +37,10 @@ class Recognizer(Protocol):
 
 
 def vosk_model_dir(settings: Settings) -> Path:
+    """The configured folder, or by default the one `assistant models fetch vosk-en-us-small` fills in the
+    models folder in use (--models DIR / ASSISTANT_MODELS_DIR / models/)."""
+    if not settings.speech.vosk_model_dir:
+        return settings.models_dir / "vosk-en-us-small"
     return resolve_path(settings, settings.speech.vosk_model_dir)
 
 

@@ -16,7 +16,7 @@ from assistant.audio import read_wav
 from assistant.config import load_settings
 from assistant.intents import load_language, match
 from assistant.messages import NotUnderstood
-from assistant.speech import Recognizer, build_recognizer, choose_engine
+from assistant.speech import Recognizer, build_recognizer, choose_engine, vosk_model_dir
 
 pytest.importorskip("pocketsphinx")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -113,6 +113,17 @@ def test_auto_engine_falls_back_to_pocketsphinx(settings, tmp_path):
     missing = replace(settings, speech=replace(settings.speech, vosk_model_dir=str(tmp_path / "none")))
     engine, why = choose_engine(missing)
     assert engine == "pocketsphinx" and "no Vosk model" in why
+
+
+def test_default_vosk_folder_follows_the_models_folder(settings, tmp_path):
+    """`models fetch vosk-en-us-small --models DIR` unpacks into DIR; auto must look there, not in models/."""
+    moved = replace(settings, models_dir=tmp_path, speech=replace(settings.speech, vosk_model_dir=""))
+    assert vosk_model_dir(moved) == tmp_path / "vosk-en-us-small"
+    assert choose_engine(moved)[0] == "pocketsphinx"
+    model = _korean_model()
+    (tmp_path / "vosk-en-us-small").symlink_to(model, target_is_directory=True)
+    engine, why = choose_engine(moved)
+    assert engine == "vosk" and str(tmp_path) in why
 
 
 # ---------------------------------------------------------------- Vosk, with the Korean model
