@@ -17,7 +17,11 @@ from .language import PREVIOUS, Language
 
 _WORD_RE = re.compile(r"^[a-z][a-z']*$")
 _RULE_RE = re.compile(r"[^A-Za-z0-9_]")
-_CUT_LIST_AT = 40  # lists longer than this become phrases of their own in the Vosk grammar
+_CUT_LIST_AT = 40
+# Questions and "never mind" are said on their own, never after "and". Keeping them out of the second
+# and later parts of a compound removes paths the decoder used to soak up a trailing breath or noise
+# ("... warmer" heard as "... white and are it off").
+STANDALONE_INTENTS = frozenset({"HassGetState", "HassNevermind"})  # lists longer than this become phrases of their own in the Vosk grammar
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,8 @@ def build_grammar(language: Language, max_phrases: int = 20000) -> Grammar:
             return " ".join(p for p in parts if p)
         return None
 
-    sentences = [jsgf(s.expression) for intent in intents.intents.values() for data in intent.data
-                 for s in data.sentences]
+    sentences = [(intent.name, jsgf(s.expression)) for intent in intents.intents.values()
+                 for data in intent.data for s in data.sentences]
     done_lists: set[str] = set()
     done_rules: set[str] = set()
     while used_lists - done_lists or used_rules - done_rules:  # rules may reference more rules and lists
@@ -85,8 +89,9 @@ def build_grammar(language: Language, max_phrases: int = 20000) -> Grammar:
             spoken = [w for v in intents.slot_lists[name].values for w in _expand_plain(v.text_in)]
             rules[f"list_{_RULE_RE.sub('_', name)}"] = _trie_jsgf(spoken) or "<VOID>"
     lines = ["#JSGF V1.0;", "grammar assistant;",
-             "public <command> = <sentence> ( and <sentence> )*;",
-             "<sentence> = " + " | ".join(f"( {s} )" for s in dict.fromkeys(sentences) if s) + ";"]
+             "public <command> = ( <standalone> | <action> ) ( and <action> )*;",
+             "<standalone> = " + _alternatives(s for n, s in sentences if n in STANDALONE_INTENTS) + ";",
+             "<action> = " + _alternatives(s for n, s in sentences if n not in STANDALONE_INTENTS) + ";"]
     lines += [f"<{name}> = {body};" for name, body in rules.items()]
     text = "\n".join(lines) + "\n"
     vocabulary = frozenset(t for t in re.split(r"[\s()|\[\];*=]+", "\n".join(lines[2:]))
@@ -96,7 +101,8 @@ def build_grammar(language: Language, max_phrases: int = 20000) -> Grammar:
 
 
 def build_fsm(language: Language) -> Dfa:
-    """Minimal DFA over words for: sentence ("and" sentence)*."""
+    """Minimal DFA over words for: sentence ("and" action)*, where an action is any sentence but a
+    question or a cancel (STANDALONE_INTENTS)."""
     from hassil import Alternative, ListReference, Permutation, RuleReference, Sequence, TextChunk
 
     intents = language.intents
@@ -139,8 +145,10 @@ def build_fsm(language: Language) -> Dfa:
             return state
         return None
 
-    def sentences(src: int, final: int) -> None:
+    def sentences(src: int, final: int, skip: frozenset[str] = frozenset()) -> None:
         for intent in intents.intents.values():
+            if intent.name in skip:
+                continue
             for data in intent.data:
                 for sentence in data.sentences:
                     end = build(sentence.expression, src)
@@ -155,10 +163,14 @@ def build_fsm(language: Language) -> Dfa:
     blocked_lists.update(pronoun_free)
     sentences(start, first)
     blocked_lists.clear()
-    sentences(joined, final)
+    sentences(joined, final, STANDALONE_INTENTS)
     nfa.arc(first, joined, "and")
     nfa.arc(final, joined, "and")
     return minimize(determinize(nfa, start, {first, final}))
+
+
+def _alternatives(bodies) -> str:
+    return " | ".join(f"( {b} )" for b in dict.fromkeys(bodies) if b) or "<VOID>"
 
 
 def _expand_plain(expr) -> list[str]:
