@@ -82,7 +82,8 @@ def fsg_transitions(fsm) -> tuple[int, list[tuple]]:
 class PocketSphinxRecognizer:
     name = "pocketsphinx"
 
-    def __init__(self, grammar, rejection: Rejection | None = None, *, check_rejection: bool = True):
+    def __init__(self, grammar, rejection: Rejection | None = None, *, check_rejection: bool = True,
+                 options: dict | None = None, phone_options: dict | None = None):
         try:
             from pocketsphinx import Config, Decoder
         except ImportError:
@@ -108,13 +109,13 @@ class PocketSphinxRecognizer:
             with open(dict_path, "w", encoding="utf-8") as f:
                 for word, forms in sorted(words.items()):
                     f.writelines(f"{word}{'' if i == 0 else f'({i + 1})'} {p}\n" for i, p in enumerate(forms))
-            self._load(decoder, grammar, check_rejection)
+            self._load(decoder, grammar, check_rejection, options or {}, phone_options or {})
         log.info("PocketSphinx ready (%d words, %d grammar states) in %.2f s", len(words),
                  grammar.fsm.n_states, time.perf_counter() - started)
 
-    def _load(self, decoder, grammar, check_rejection: bool) -> None:
+    def _load(self, decoder, grammar, check_rejection: bool, options: dict, phone_options: dict) -> None:
         try:
-            self._grammar = decoder()
+            self._grammar = decoder(**options)
             final, transitions = fsg_transitions(grammar.fsm)
             self._grammar.add_fsg("commands", self._grammar.create_fsg("commands", grammar.fsm.start, final,
                                                                          transitions))
@@ -123,7 +124,7 @@ class PocketSphinxRecognizer:
             if check_rejection:
                 # A phone loop without phone LM, at language weight 1: close to the best acoustic path any
                 # words could have, so the gap to it measures only how well the grammar fits the sound.
-                self._phones = decoder(lw=1.0)
+                self._phones = decoder(**{**phone_options, "lw": 1.0})
                 self._phones.add_allphone_file("phones", None)
                 self._phones.activate_search("phones")
         except (RuntimeError, ValueError) as exc:
