@@ -16,7 +16,7 @@ from .errors import AssistantError
 from .listener import Listener, State
 from .messages import (AudioFrame, DeviceCommand, DeviceOutcome, EndReason, Intent, Interaction, MqttMessage,
                        NotUnderstood, Outcome, SpeechPaused, Transcript, Utterance, WakeDetected, WakeScores)
-from .wake import WakePolicy
+from .wake import WakePolicy, level_dbfs
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Pipeline:
                 self._decode_early(utterance)
                 continue
             if idle:
-                wake = self.policy.feed(scores)
+                wake = self.policy.feed(scores, level_dbfs(frame.pcm))
                 if wake is None:
                     continue
                 self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000, score=round(wake.score, 3))

@@ -6,11 +6,24 @@ Pure and synchronous: scripted WakeScores in, WakeDetected out. All times are au
 from __future__ import annotations
 
 import logging
+import math
+from collections import deque
+
+import numpy as np
 
 from .config import WakeSettings
 from .messages import WakeDetected, WakeScores
 
 log = logging.getLogger(__name__)
+FLOOR_WINDOW_FRAMES = 62  # the background floor is judged over the last ~5 s of audio
+FLOOR_PERCENTILE = 10  # its quietest tenth: pauses between words, not the words
+
+
+def level_dbfs(pcm: bytes) -> float:
+    """RMS level of 16-bit PCM in dB relative to full scale (-120 for digital silence)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    rms = math.sqrt(float(np.mean(x * x))) if len(x) else 0.0
+    return 20 * math.log10(rms / 32768.0) if rms > 0 else -120.0
 
 
 class WakePolicy:
@@ -21,6 +34,21 @@ class WakePolicy:
         self._run_onset: dict[str, int] = {}
         self._ignore_until_ms = settings.warmup_ms
         self._refractory_until_ms = -1
+        self._levels: deque[float] = deque(maxlen=FLOOR_WINDOW_FRAMES)
+
+    def background_dbfs(self) -> float | None:
+        """The recent background floor, or None before any level was heard."""
+        return float(np.percentile(self._levels, FLOOR_PERCENTILE)) if self._levels else None
+
+    def threshold(self) -> float:
+        """The threshold for the next frame: `threshold` in a quiet room, sliding to `noisy_threshold`."""
+        s = self.settings
+        floor = self.background_dbfs()
+        if floor is None or s.noisy_threshold >= s.threshold or floor <= s.quiet_floor_dbfs:
+            return s.threshold
+        span = max(s.noisy_floor_dbfs - s.quiet_floor_dbfs, 1e-6)
+        share = min(1.0, (floor - s.quiet_floor_dbfs) / span)
+        return s.threshold - share * (s.threshold - s.noisy_threshold)
 
     def reset(self, at_ms: int) -> None:
         """The model was reset at `at_ms` (audio time): its scores are unreliable for warmup_ms."""
@@ -33,16 +61,20 @@ class WakePolicy:
         """Ignore everything until `until_ms` (e.g. while a command is being recorded)."""
         self._refractory_until_ms = max(self._refractory_until_ms, until_ms)
 
-    def feed(self, scores: WakeScores) -> WakeDetected | None:
+    def feed(self, scores: WakeScores, level_dbfs: float | None = None) -> WakeDetected | None:
+        """One frame's scores (and, for the noise-adaptive threshold, the frame's level_dbfs)."""
         s = self.settings
         t = scores.end_ms
+        threshold = self.threshold()  # judged on the audio before this frame
+        if level_dbfs is not None:
+            self._levels.append(level_dbfs)
         if t <= self._ignore_until_ms or t <= self._refractory_until_ms:
             self._run.clear()
             self._run_peak.clear()
             return None
         best: WakeDetected | None = None
         for name, score in scores.scores.items():
-            if score >= s.threshold:
+            if score >= threshold:
                 if not self._run.get(name):
                     self._run_onset[name] = t
                 self._run[name] = self._run.get(name, 0) + 1
@@ -56,7 +88,7 @@ class WakePolicy:
                 if best is None or candidate.score > best.score:
                     best = candidate
         if best is not None:
-            log.info("wake word %s at %d ms (score %.3f)", best.wake_word, t, best.score)
+            log.info("wake word %s at %d ms (score %.3f, threshold %.2f)", best.wake_word, t, best.score, threshold)
             self._refractory_until_ms = t + s.refractory_ms
             self._run.clear()
             self._run_peak.clear()

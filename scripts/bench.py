@@ -100,14 +100,14 @@ def child(kind: str, args: argparse.Namespace) -> dict:
                 model.predict(audio[pos:pos + 1280])
         else:
             from assistant.adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
-            from assistant.wake import WakePolicy
+            from assistant.wake import WakePolicy, level_dbfs
 
             scorer = OpenWakeWordScorer(resolve_wake_words(["hey_jarvis"], settings.models_dir), settings.models_dir)
             policy = WakePolicy(settings.wake)
             start = time.process_time()
             policy.reset(-scorer.reset())
             for frame in frames(audio):
-                policy.feed(scorer.score(frame))
+                policy.feed(scorer.score(frame), level_dbfs(frame.pcm))
         return {"cpu_s": time.process_time() - start, "work": len(audio) / 16000}
     if stage in ("pocketsphinx", "vosk"):
         from assistant.intents.language import load_language

@@ -69,3 +69,65 @@ def test_suppress_until_blocks_detection():
     policy.suppress_until(1000)
     hits = run(policy, [0.9] * 14)
     assert [h.time_ms for h in hits] == [1040]
+
+
+def run_levels(policy, frames, word="hey_jarvis"):
+    """frames: (score, level dBFS) per 80 ms frame."""
+    hits = []
+    for i, (s, level) in enumerate(frames):
+        hit = policy.feed(WakeScores((i + 1) * 80, {word: s}), level)
+        if hit:
+            hits.append(hit)
+    return hits
+
+
+def test_quiet_room_keeps_the_configured_threshold():
+    policy = WakePolicy(settings())
+    assert run_levels(policy, [(0.0, -60.0)] * 40 + [(0.45, -20.0)]) == []  # loud speech, quiet background
+    assert policy.threshold() == 0.5
+
+
+def test_loud_background_lowers_the_threshold_step_by_step():
+    policy = WakePolicy(settings())
+    assert run_levels(policy, [(0.0, -37.5)] * 62) == []
+    assert abs(policy.threshold() - 0.425) < 1e-9  # half way from -45 to -30 dBFS: half way to 0.35
+    loud = WakePolicy(settings())
+    hits = run_levels(loud, [(0.0, -25.0)] * 62 + [(0.4, -15.0)])
+    assert len(hits) == 1 and loud.threshold() == 0.35
+    assert run_levels(WakePolicy(settings()), [(0.0, -25.0)] * 62 + [(0.3, -15.0)]) == []
+
+
+def test_noise_adaptive_threshold_can_be_switched_off():
+    policy = WakePolicy(settings(noisy_threshold=0.5))
+    assert run_levels(policy, [(0.0, -20.0)] * 62 + [(0.45, -10.0)]) == []
+
+
+def test_background_is_the_quiet_part_not_the_speech():
+    policy = WakePolicy(settings())
+    # 5 s of a person talking at -20 dBFS with pauses at -55 dBFS: the background is the pauses
+    run_levels(policy, [(0.0, -20.0 if i % 3 else -55.0) for i in range(62)])
+    assert policy.background_dbfs() == -55.0 and policy.threshold() == 0.5
+
+
+def test_level_dbfs():
+    import numpy as np
+
+    from assistant.wake import level_dbfs
+
+    assert level_dbfs(np.zeros(1280, "<i2").tobytes()) == -120.0
+    full = np.full(1280, 32767, "<i2").tobytes()
+    assert abs(level_dbfs(full)) < 0.01
+    tenth = np.full(1280, 3277, "<i2").tobytes()
+    assert abs(level_dbfs(tenth) + 20.0) < 0.01
+
+
+def test_bad_noisy_threshold_in_the_config_names_file_and_line(tmp_path):
+    import pytest
+
+    from assistant.config import load_settings
+    from assistant.errors import ConfigError
+
+    (tmp_path / "assistant.yaml").write_text("wake:\n  threshold: 0.5\n  noisy_threshold: 1.5\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path)
+    assert "assistant.yaml" in str(err.value) and "3" in str(err.value) and "noisy_threshold" in str(err.value)

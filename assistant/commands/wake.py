@@ -11,7 +11,7 @@ from typing import Iterable
 from . import settings_from, wav_sources
 from ..adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
 from ..messages import AudioFrame, WakeDetected
-from ..wake import WakePolicy
+from ..wake import WakePolicy, level_dbfs
 
 
 def register(sub, common) -> None:
@@ -31,7 +31,7 @@ def detect(frames: Iterable[AudioFrame], scorer: OpenWakeWordScorer, policy: Wak
     found: list[WakeDetected] = []
     for frame in frames:
         scores = scorer.score(frame)
-        hit = policy.feed(scores)
+        hit = policy.feed(scores, level_dbfs(frame.pcm))
         if hit is not None:
             found.append(hit)
         elif found and scores.end_ms - found[-1].time_ms <= policy.settings.refractory_ms:
@@ -83,7 +83,7 @@ def _run_mic(args: argparse.Namespace, scorer: OpenWakeWordScorer, policy: WakeP
     policy.reset(-scorer.prime_ms)
     print(f"listening for {', '.join(scorer.names)} (Ctrl+C to stop)", file=sys.stderr)
     for frame in mic:
-        hit = policy.feed(scorer.score(frame))
+        hit = policy.feed(scorer.score(frame), level_dbfs(frame.pcm))
         if hit is not None:
             line = {"wake_word": hit.wake_word, "time_s": round(hit.time_ms / 1000, 2), "score": round(hit.score, 3)}
             print(json.dumps(line) if args.json else f"{hit.wake_word} at {line['time_s']:.2f} s "
