@@ -5,6 +5,7 @@ Pure and synchronous: scripted WakeScores in, WakeDetected out. All times are au
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 from collections import deque
@@ -22,7 +23,7 @@ FLOOR_PERCENTILE = 10  # its quietest tenth: pauses between words, not the words
 def level_dbfs(pcm: bytes) -> float:
     """RMS level of 16-bit PCM in dB relative to full scale (-120 for digital silence)."""
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
-    rms = math.sqrt(float(np.mean(x * x))) if len(x) else 0.0
+    rms = math.sqrt(float(np.dot(x, x)) / len(x)) if len(x) else 0.0
     return 20 * math.log10(rms / 32768.0) if rms > 0 else -120.0
 
 
@@ -38,7 +39,9 @@ class WakePolicy:
 
     def background_dbfs(self) -> float | None:
         """The recent background floor, or None before any level was heard."""
-        return float(np.percentile(self._levels, FLOOR_PERCENTILE)) if self._levels else None
+        if not self._levels:
+            return None
+        return heapq.nsmallest(max(1, len(self._levels) * FLOOR_PERCENTILE // 100), self._levels)[-1]
 
     def threshold(self) -> float:
         """The threshold for the next frame: `threshold` in a quiet room, sliding to `noisy_threshold`."""
