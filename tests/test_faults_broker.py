@@ -167,6 +167,35 @@ def test_the_voice_loop_dispatcher_keeps_working_across_repeated_outages(house):
     assert simulator.republished == 3
 
 
+def test_simulator_waits_for_a_late_broker_then_announces(restartable_broker, registry):
+    """Started before Mosquitto (as a service may be): it waits, then restores and announces as usual."""
+    settings = mqtt_settings(restartable_broker, base_topic=registry.base_topic, **FAST)
+    started: list[Simulator] = []
+    thread = threading.Thread(target=lambda: started.append(Simulator(registry, settings).start(wait_for_broker_s=10)))
+    thread.start()
+    time.sleep(0.8)
+    assert not started  # still waiting, nothing announced to nobody
+    restartable_broker.start()
+    thread.join(15)
+    [simulator] = started
+    try:
+        watcher = MqttClient(settings, client_id="late-broker-watcher")
+        watcher.subscribe(f"{registry.base_topic}/bridge/state")
+        message = watcher.get(5)
+        assert message is not None and json.loads(message.payload)["state"] == "online"
+        watcher.close()
+    finally:
+        simulator.stop()
+
+
+def test_simulator_gives_up_waiting_with_one_line(restartable_broker, registry):
+    settings = mqtt_settings(restartable_broker, base_topic=registry.base_topic, **FAST)
+    with pytest.raises(BrokerError) as err:
+        Simulator(registry, settings).start(wait_for_broker_s=0.5)
+    message = str(err.value)
+    assert "did not come up within 0.5 s" in message and "\n" not in message
+
+
 def test_full_assistant_starts_without_broker_and_recovers(restartable_broker):
     """app.build with the real models while the broker is down: the loop runs, the turn fails clearly,
     and after the broker (and the bridge) come up the same assistant object completes the command."""

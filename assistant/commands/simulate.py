@@ -16,6 +16,9 @@ def register(sub, common) -> None:
     p.add_argument("--unreachable", metavar="DEVICE", action="append", default=[],
                    help="start with this device off the network (repeatable); at run time publish "
                         "{\"id\": DEVICE, \"value\": true|false} to <base>/bridge/request/simulate/unreachable")
+    p.add_argument("--wait-for-broker", type=float, default=0.0, metavar="SECONDS",
+                   help="wait up to this long for the broker to come up (e.g. when started before Mosquitto); "
+                        "default: fail at once")
     p.set_defaults(func=run)
 
 
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         mqtt = dataclasses.replace(mqtt, host=host, port=port, username=None, password=None, tls_ca=None)
     simulator = Simulator(registry, mqtt, args.unreachable)
     try:
-        simulator.start()
+        simulator.start(wait_for_broker_s=max(0.0, args.wait_for_broker))
         restored = f", restored {len(simulator.restored)} states" if simulator.restored else ""
         print(f"simulating {len(registry.devices)} devices under {registry.base_topic}/ on "
               f"{mqtt.host}:{mqtt.port}{restored}; Ctrl-C stops", flush=True)

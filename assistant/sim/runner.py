@@ -33,9 +33,18 @@ class Simulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "Simulator":
+    def start(self, wait_for_broker_s: float = 0.0) -> "Simulator":
+        """Connect, restore, announce. With wait_for_broker_s > 0 a broker that is not up yet (a service
+        that starts before Mosquitto) is waited for; nothing is restored or announced before it answers,
+        so retained states from the last run are never overwritten with defaults."""
         will = bridge_state_message(self.topics, online=False)
-        self._client = MqttClient(self.settings, client_id=f"assistant-sim-{uuid.uuid4().hex[:8]}", will=will)
+        self._client = MqttClient(self.settings, client_id=f"assistant-sim-{uuid.uuid4().hex[:8]}", will=will,
+                                  required=wait_for_broker_s <= 0)
+        if not self._client.wait_connected(wait_for_broker_s):
+            self._client.kill()
+            self._client = None
+            raise BrokerError(f"MQTT broker at {self.settings.host}:{self.settings.port} did not come up within "
+                              f"{wait_for_broker_s:g} s; start Mosquitto or pass --broker HOST:PORT")
         self._restore()
         for message in self.bridge.startup_messages():
             self._client.publish(message)
