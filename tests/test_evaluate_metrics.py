@@ -170,5 +170,7 @@ def test_figures_from_hand_made_results():
     assert (f["mqtt"]["exact"], f["mqtt"]["commands"]) == (1, 2)
     # the first command, and the no_wake and wake_only clips (nothing expected, nothing sent)
     assert (f["mqtt"]["all_exact"], f["mqtt"]["all_clips"]) == (3, 5)
+    # the ordinary speech that switched the desk lamp on is the one wrong action; the rejected command moved nothing
+    assert (f["mqtt"]["wrong_actions"], f["mqtt"]["wrong_action_rate"]) == (1, 0.2)
     assert f["rejection"] == {"non_commands_heard": 1, "rejected": 0, "rejection_rate": 0.0, "commands_heard": 2,
                               "false_rejections": 1, "false_rejection_rate": 0.5}

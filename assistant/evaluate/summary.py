@@ -80,6 +80,8 @@ def figures(results: list[ClipResult], dry_run: bool = True) -> dict[str, Any]:
     rejected = sum(not r.intents for r in chat if activations(r)[0])
     chat_heard = sum(activations(r)[0] for r in chat)
     false_rejections = sum(not r.intents for r in heard)
+    # The outcome that surprises people most: something moved, but not what was asked (or nothing was).
+    wrong_actions = sum(bool(r.messages) and not mqtt_ok(r) for r in comparable)
     return {
         "clips": len(results), "audio_hours": _r(audio_h, 5),
         "wake": {"positives": len(positives), "detected": detected, "recall": _r(ratio(detected, len(positives))),
@@ -96,6 +98,7 @@ def figures(results: list[ClipResult], dry_run: bool = True) -> dict[str, Any]:
                  "exact_rate": _r(ratio(mqtt_commands, len(comparable_commands))),
                  "all_clips": len(comparable), "all_exact": sum(map(mqtt_ok, comparable)),
                  "all_exact_rate": _r(ratio(sum(map(mqtt_ok, comparable)), len(comparable))),
+                 "wrong_actions": wrong_actions, "wrong_action_rate": _r(ratio(wrong_actions, len(comparable))),
                  "left_out_relative": len(results) - len(comparable), "per_kind": per_kind,
                  "commands_per_voice": per_voice, "commands_per_gap_after_wake": per_gap},
         "rejection": {"non_commands_heard": chat_heard, "rejected": rejected,
@@ -159,6 +162,8 @@ def markdown(rep: dict[str, Any], plots: Iterable[str] = ()) -> str:
         line("**MQTT exact, commands that publish (end to end)**", lambda f, t: f"**{_pct(f['mqtt']['exact_rate'])}** "
              f"({f['mqtt']['exact']}/{f['mqtt']['commands']})"),
         line("MQTT exact, all clips", lambda f, t: f"{_pct(f['mqtt']['all_exact_rate'])} ({f['mqtt']['all_exact']}/{f['mqtt']['all_clips']})"),
+        line("wrong actions (published, not what was said)", lambda f, t: f"{_pct(f['mqtt']['wrong_action_rate'])} "
+             f"({f['mqtt']['wrong_actions']}/{f['mqtt']['all_clips']})"),
         line("non-commands rejected", lambda f, t: f"{_pct(f['rejection']['rejection_rate'])} "
              f"({f['rejection']['rejected']}/{f['rejection']['non_commands_heard']})"),
         line("commands falsely rejected", lambda f, t: f"{_pct(f['rejection']['false_rejection_rate'])} "
