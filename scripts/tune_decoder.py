@@ -133,6 +133,7 @@ GRID = {
     "wide-m34": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_midpoint": -34.0},
     "phone-b30": {"_phone": {"beam": 1e-30, "pbeam": 1e-30}},
     "phone-b20": {"_phone": {"beam": 1e-20, "pbeam": 1e-20}},
+    "nonrhotic": {"_nonrhotic": True},
     "warp0.9": {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "warp_params": "0.9"},
     "warp1.1": {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "warp_params": "1.1"},
 }
@@ -158,6 +159,26 @@ def others(cache: Path) -> list[tuple[str, str, np.ndarray]]:
 
 
 from assistant.adapters.pocketsphinx import fsg_transitions as original  # noqa: E402
+from assistant.adapters.pocketsphinx import pronunciations as original_pron  # noqa: E402
+
+VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
+
+
+def non_rhotic(phones: str) -> str:
+    """British-style pronunciation: no R unless a vowel follows; unstressed ER becomes AH."""
+    p = phones.split()
+    out = []
+    for i, ph in enumerate(p):
+        nxt = p[i + 1] if i + 1 < len(p) else None
+        if ph == "R" and (nxt is None or nxt.rstrip("012") not in VOWELS):
+            continue
+        out.append("AH0" if ph == "ER0" else ph)
+    return " ".join(out)
+
+
+def with_non_rhotic(words):
+    found = original_pron(words)
+    return {w: list(dict.fromkeys(forms + [non_rhotic(f) for f in forms])) for w, forms in found.items()}
 
 
 def run(config: dict, data, conditions) -> dict:
@@ -167,6 +188,7 @@ def run(config: dict, data, conditions) -> dict:
     ns = config.pop("_ns", False)
     import assistant.adapters.pocketsphinx as ps
 
+    ps.pronunciations = with_non_rhotic if config.pop("_nonrhotic", False) else original_pron
     if config.pop("_flat", False):
         def flat(fsm):
             final, arcs = original(fsm)
