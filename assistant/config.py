@@ -227,6 +227,14 @@ def load_settings(config_dir: Path | str | None = None, models_dir: Path | str |
         for key in ("threshold", "noisy_threshold"):
             if section == "wake" and key in changes and not 0 < changes[key] <= 1:
                 raise doc.error("must be between 0 and 1", section, key)
+        if section == "wake":
+            wake = replace(current, **changes)
+            if wake.noisy_threshold > wake.threshold:
+                raise doc.error(f"must not be above threshold ({wake.threshold:g}); set it equal to turn the "
+                                "noise adaptation off", section, "noisy_threshold")
+            if wake.quiet_floor_dbfs >= wake.noisy_floor_dbfs:
+                raise doc.error(f"must be below noisy_floor_dbfs ({wake.noisy_floor_dbfs:g})", section,
+                                "quiet_floor_dbfs")
         settings = dataclasses.replace(settings, **{section: replace(current, **changes)})
     return settings
 

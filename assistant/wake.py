@@ -57,6 +57,7 @@ class WakePolicy:
         """The model was reset at `at_ms` (audio time): its scores are unreliable for warmup_ms."""
         self._run.clear()
         self._run_peak.clear()
+        self._levels.clear()  # a new stream: the last one's background says nothing about this one
         self._ignore_until_ms = at_ms + self.settings.warmup_ms
         self._refractory_until_ms = -1
 

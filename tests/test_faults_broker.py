@@ -196,6 +196,19 @@ def test_simulator_gives_up_waiting_with_one_line(restartable_broker, registry):
     assert "did not come up within 0.5 s" in message and "\n" not in message
 
 
+def test_ctrl_c_while_waiting_for_the_broker_leaves_nothing_behind(restartable_broker, registry, monkeypatch):
+    settings = mqtt_settings(restartable_broker, base_topic=registry.base_topic, **FAST)
+    killed = []
+    monkeypatch.setattr(MqttClient, "wait_connected", lambda self, timeout_s: (_ for _ in ()).throw(KeyboardInterrupt))
+    real_kill = MqttClient.kill
+    monkeypatch.setattr(MqttClient, "kill", lambda self: (killed.append(self), real_kill(self)))
+    simulator = Simulator(registry, settings)
+    with pytest.raises(KeyboardInterrupt):
+        simulator.start(wait_for_broker_s=10)
+    assert len(killed) == 1
+    simulator.stop(clean=True)  # what the command does next: nothing to announce, no error
+
+
 def test_full_assistant_starts_without_broker_and_recovers(restartable_broker):
     """app.build with the real models while the broker is down: the loop runs, the turn fails clearly,
     and after the broker (and the bridge) come up the same assistant object completes the command."""

@@ -1,5 +1,7 @@
 """The wake policy with scripted scores: threshold, consecutive frames, refractory, warm-up."""
 
+import pytest
+
 from assistant.config import WakeSettings
 from assistant.messages import WakeScores
 from assistant.wake import WakePolicy
@@ -122,8 +124,6 @@ def test_level_dbfs():
 
 
 def test_bad_noisy_threshold_in_the_config_names_file_and_line(tmp_path):
-    import pytest
-
     from assistant.config import load_settings
     from assistant.errors import ConfigError
 
@@ -131,3 +131,24 @@ def test_bad_noisy_threshold_in_the_config_names_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_settings(tmp_path)
     assert "assistant.yaml" in str(err.value) and "3" in str(err.value) and "noisy_threshold" in str(err.value)
+
+
+def test_reset_forgets_the_last_streams_background():
+    policy = WakePolicy(settings())
+    run_levels(policy, [(0.0, -20.0)] * 62)
+    assert policy.threshold() == 0.35
+    policy.reset(0)
+    assert policy.background_dbfs() is None and policy.threshold() == 0.5
+
+
+@pytest.mark.parametrize("yaml,key", [
+    ("wake:\n  threshold: 0.4\n  noisy_threshold: 0.45\n", "noisy_threshold"),
+    ("wake:\n  quiet_floor_dbfs: -30\n  noisy_floor_dbfs: -40\n", "quiet_floor_dbfs"),
+])
+def test_inconsistent_noise_settings_are_config_errors(tmp_path, yaml, key):
+    from assistant.config import load_settings
+    from assistant.errors import ConfigError
+
+    (tmp_path / "assistant.yaml").write_text(yaml)
+    with pytest.raises(ConfigError, match=key):
+        load_settings(tmp_path)

@@ -19,7 +19,8 @@ def register(sub, common) -> None:
     p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--wake-word", action="append", metavar="NAME|PATH",
                    help="wake word name from the manifest or a .onnx file (repeatable; default from config)")
-    p.add_argument("--threshold", type=float, help="score threshold 0-1 (default from config)")
+    p.add_argument("--threshold", type=float,
+                   help="fixed score threshold 0-1 (default from config: 0.5, sliding lower in a loud room)")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.add_argument("--mic", action="store_true", help="listen to the microphone instead of files")
     p.add_argument("--input", metavar="N|NAME", help="microphone to use (see 'assistant mics')")
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         print("error: --threshold must be between 0 and 1", file=sys.stderr)
         return 2
     settings = settings_from(args).with_overrides(
-        wake={"wake_words": tuple(args.wake_word) if args.wake_word else None, "threshold": args.threshold})
+        wake={"wake_words": tuple(args.wake_word) if args.wake_word else None, "threshold": args.threshold,
+              "noisy_threshold": args.threshold})  # a threshold asked for on the command line stays fixed
     if not args.mic and not args.files:
         print("error: give WAV files or --mic", file=sys.stderr)
         return 2

@@ -40,9 +40,14 @@ class Simulator:
         will = bridge_state_message(self.topics, online=False)
         self._client = MqttClient(self.settings, client_id=f"assistant-sim-{uuid.uuid4().hex[:8]}", will=will,
                                   required=wait_for_broker_s <= 0)
-        if not self._client.wait_connected(wait_for_broker_s):
-            self._client.kill()
-            self._client = None
+        up = False
+        try:
+            up = self._client.wait_connected(wait_for_broker_s)
+        finally:  # also on Ctrl-C while waiting: nothing was announced, so there is nothing to take back
+            if not up:
+                self._client.kill()
+                self._client = None
+        if not up:
             raise BrokerError(f"MQTT broker at {self.settings.host}:{self.settings.port} did not come up within "
                               f"{wait_for_broker_s:g} s; start Mosquitto or pass --broker HOST:PORT")
         self._restore()
