@@ -20,7 +20,7 @@ from assistant.errors import BrokerError
 from assistant.messages import Intent, MqttMessage, Outcome
 from assistant.sim.runner import Simulator
 
-from conftest import mqtt_settings
+from conftest import RestartableBroker, mqtt_settings
 
 FAST = dict(reconnect_min_ms=100, reconnect_max_ms=400, echo_timeout_ms=1000)
 
@@ -194,6 +194,30 @@ def test_simulator_gives_up_waiting_with_one_line(restartable_broker, registry):
         Simulator(registry, settings).start(wait_for_broker_s=0.5)
     message = str(err.value)
     assert "did not come up within 0.5 s" in message and "\n" not in message
+
+
+def test_a_late_broker_that_refuses_us_is_named_as_a_refusal(mosquitto_binary, tmp_path, registry):
+    broker = RestartableBroker(mosquitto_binary, tmp_path, ["allow_anonymous false"])
+    settings = mqtt_settings(broker, base_topic=registry.base_topic, **FAST)
+    errors: list[BrokerError] = []
+
+    def start() -> None:
+        try:
+            Simulator(registry, settings).start(wait_for_broker_s=10)
+        except BrokerError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    time.sleep(0.5)
+    broker.start()
+    try:
+        thread.join(8)
+        assert not thread.is_alive()  # told at once, not after the whole wait
+        [err] = errors
+        assert "refused the connection" in str(err) and "--password" in str(err)
+    finally:
+        broker.kill()
 
 
 def test_ctrl_c_while_waiting_for_the_broker_leaves_nothing_behind(restartable_broker, registry, monkeypatch):

@@ -97,6 +97,11 @@ class MqttClient:
     def connected(self) -> bool:
         return self._online.is_set()
 
+    @property
+    def refused(self) -> str | None:
+        """The broker's reason when it answered but refused us (bad credentials, not authorised), else None."""
+        return None if self._online.is_set() else self._connack
+
     def wait_connected(self, timeout_s: float) -> bool:
         """True as soon as the broker accepts us; False if it has not within timeout_s."""
         return self._online.wait(max(0.0, timeout_s))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from typing import Iterable
 
@@ -40,13 +41,21 @@ class Simulator:
         will = bridge_state_message(self.topics, online=False)
         self._client = MqttClient(self.settings, client_id=f"assistant-sim-{uuid.uuid4().hex[:8]}", will=will,
                                   required=wait_for_broker_s <= 0)
-        up = False
+        up, refused = False, None
+        deadline = time.monotonic() + wait_for_broker_s
         try:
-            up = self._client.wait_connected(wait_for_broker_s)
+            while True:
+                up = self._client.wait_connected(min(0.2, max(0.0, deadline - time.monotonic())))
+                refused = self._client.refused
+                if up or refused or time.monotonic() >= deadline:
+                    break
         finally:  # also on Ctrl-C while waiting: nothing was announced, so there is nothing to take back
             if not up:
                 self._client.kill()
                 self._client = None
+        if refused:
+            raise BrokerError(f"MQTT broker at {self.settings.host}:{self.settings.port} refused the connection "
+                              f"({refused}); check --username/--password/--tls-ca")
         if not up:
             raise BrokerError(f"MQTT broker at {self.settings.host}:{self.settings.port} did not come up within "
                               f"{wait_for_broker_s:g} s; start Mosquitto or pass --broker HOST:PORT")
