@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             simulator.stop()
     meta = {"dataset": str(args.dataset), "dry_run": mqtt is None, "broker": f"{mqtt.host}:{mqtt.port}" if mqtt else None,
             "engine": runs[0].engine, "threshold": settings.wake.threshold,
+            "noisy_threshold": settings.wake.noisy_threshold,
             "jobs": 1 if mqtt is not None else jobs, "cpus": os.cpu_count(),
             "load_s": round(max(r.load_s for r in runs), 2), "wall_s": round(time.perf_counter() - started, 2),
             "peak_rss_mb": round(max([peak_rss_mb()] + [r.peak_rss_mb for r in runs]), 1)}

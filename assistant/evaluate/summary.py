@@ -127,6 +127,7 @@ def report(runs: Iterable[ConditionRun], meta: dict[str, Any]) -> dict[str, Any]
     dry = bool(meta.get("dry_run", True))
     return {"dataset": meta.get("dataset"), "mode": "dry run" if dry else f"broker {meta.get('broker')}",
             "engine": meta.get("engine"), "threshold": meta.get("threshold"),
+            "noisy_threshold": meta.get("noisy_threshold"),
             "conditions": [{"condition": r.condition.name, "snr_db": r.condition.snr_db, "noise": r.condition.noise,
                             "seed": r.condition.seed, "figures": figures(r.results, dry), "timings": timings(r)}
                            for r in runs],
@@ -174,7 +175,9 @@ def markdown(rep: dict[str, Any], plots: Iterable[str] = ()) -> str:
         rows.append(line(f"{stage} p50 / p95", lambda f, t, s=stage: f"{_n(t['latency_ms'][s]['p50'])} / "
                          f"{_n(t['latency_ms'][s]['p95'])}"))
     left_out = conds[0]["figures"]["mqtt"]["left_out_relative"] if conds else 0
-    notes = [f"Dataset `{rep['dataset']}`, {rep['mode']}, speech engine {rep['engine']}, wake threshold {rep['threshold']}.",
+    notes = [f"Dataset `{rep['dataset']}`, {rep['mode']}, speech engine {rep['engine']}, wake threshold {rep['threshold']}"
+             + (f" (down to {rep['noisy_threshold']} in a loud background)"
+                if rep.get("noisy_threshold") not in (None, rep["threshold"]) else "") + ".",
              f"Models loaded in {_n(rep['timings']['load_s'], ' s')}; whole run {_n(rep['timings']['wall_s'], ' s')}; "
              f"peak RSS {_n(rep['timings']['peak_rss_mb'], ' MB')} per process; {_n(rep['timings'].get('jobs'))} "
              f"worker(s) on {_n(rep['timings'].get('cpus'))} CPUs (parallel workers inflate the latencies).",
