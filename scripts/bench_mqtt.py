@@ -14,8 +14,6 @@ import argparse
 import dataclasses
 import json
 import random
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,29 +28,24 @@ from assistant.adapters.mqtt import MqttClient  # noqa: E402
 from assistant.config import DEFAULT_CONFIG_DIR, MqttSettings  # noqa: E402
 from assistant.devices.registry import load_registry  # noqa: E402
 from assistant.dispatcher import Dispatcher  # noqa: E402
+from assistant.errors import BrokerError  # noqa: E402
 from assistant.messages import Intent, MqttMessage, Outcome  # noqa: E402
 from assistant.sim.devices import state_problems  # noqa: E402
 from assistant.sim.runner import Simulator  # noqa: E402
 
 
 def start_mosquitto(nodelay: bool) -> tuple[subprocess.Popen, int]:
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conf = Path(tempfile.mkdtemp()) / "mosquitto.conf"
-    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false", "user root",
-             "log_dest none"] + (["set_tcp_nodelay true"] if nodelay else [])
-    conf.write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(250):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.02)
-    proc.kill()
-    raise SystemExit("mosquitto did not start")
+    """A private Mosquitto for the benchmark (the same starter the tests use)."""
+    from assistant.adapters import mosquitto
+
+    binary = mosquitto.find_binary()
+    if binary is None:
+        raise SystemExit("mosquitto not found: install the Debian package 'mosquitto' (scripts/setup.sh does)")
+    lines = ["allow_anonymous true"] + (["set_tcp_nodelay true"] if nodelay else [])
+    try:
+        return mosquitto.start(binary, lines, Path(tempfile.mkdtemp(prefix="bench-mosquitto-")))
+    except BrokerError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def echo_latency(dispatcher: Dispatcher, n: int) -> list[float]:

@@ -6,9 +6,6 @@ The tests that need it are skipped, with the reason, only when the mosquitto bin
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -16,21 +13,14 @@ from pathlib import Path
 
 import pytest
 
-MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
+from assistant.adapters import mosquitto
+from assistant.errors import BrokerError
 
-
-def _find(names: tuple[str, ...]) -> str | None:
-    for name in names:
-        found = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
-        if found:
-            return found
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MOSQUITTO_CANDIDATES = mosquitto.CANDIDATES
+_find = mosquitto.find_binary
+free_port = mosquitto.free_port
+_start = mosquitto.start
+_stop = mosquitto.stop
 
 
 @dataclass(frozen=True)
@@ -39,33 +29,6 @@ class Broker:
     port: int
     username: str | None = None
     password: str | None = None
-
-
-def _start(binary: str, conf_lines: list[str], workdir: Path, port: int | None = None,
-           listener: bool = True) -> tuple[subprocess.Popen, int]:
-    """Start Mosquitto; listener=False when conf_lines bring their own 'listener PORT 127.0.0.1'."""
-    port = port or free_port()
-    conf = workdir / "mosquitto.conf"
-    head = [f"listener {port} 127.0.0.1"] if listener else []
-    conf.write_text("\n".join([*head, "persistence false", "user root",
-                               f"log_dest file {workdir / 'mosquitto.log'}", *conf_lines]) + "\n")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited: {proc.stderr.read().decode(errors='replace')[-500:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError("mosquitto did not start listening within 5 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.kill()  # this PID only: the broker this fixture started
-    proc.wait(timeout=5)
 
 
 class RestartableBroker:
@@ -88,7 +51,7 @@ class RestartableBroker:
             try:
                 self.proc, _ = _start(self.binary, self.conf_lines, self.workdir, self.port)
                 break
-            except RuntimeError:
+            except BrokerError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)

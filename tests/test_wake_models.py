@@ -114,3 +114,22 @@ def test_custom_model_by_path_and_bad_model_file(tmp_path):
         OpenWakeWordScorer(resolve_wake_words([str(broken)], MODELS), MODELS)
     with pytest.raises(ModelError, match="unknown wake word"):
         resolve_wake_words(["hey_computer"], MODELS)
+
+
+def test_threshold_slides_only_on_the_noisy_recordings(scorer):
+    """Real audio, real models: the 10 dB fixtures lower the threshold from their own background; the
+    quiet near misses keep 0.5 and detect exactly what a fixed 0.5 detects."""
+    fixed = WakeSettings(noisy_threshold=WakeSettings().threshold)
+    for path in sorted(WAKE.glob("*.wav")):
+        policies = {}
+        for name, settings in (("fixed", fixed), ("adaptive", WakeSettings())):
+            policy = WakePolicy(settings)
+            policy.reset(-scorer.reset())
+            hits = detect(WavSource(path), scorer, policy)
+            policies[name] = (policy.threshold(), [(h.wake_word, h.time_ms) for h in hits])
+        threshold, hits = policies["adaptive"]
+        if path.name.startswith("noisy10_") or path.name == "noise_pink1.wav":  # background about -30 dBFS
+            assert threshold < 0.4, path.name
+        elif path.name.startswith(("pos_", "near_", "neg_")) or path.name == "noise_pink2.wav":  # -45 dBFS
+            assert threshold == 0.5, path.name
+            assert hits == policies["fixed"][1], path.name
