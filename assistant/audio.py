@@ -1,4 +1,5 @@
-"""WAV reading and conversion to 16 kHz mono int16, and cutting audio into 80 ms frames.
+"""WAV reading and conversion to 16 kHz mono int16, cutting audio into 80 ms frames, and the two level
+helpers the recognizer and the evaluation share (active speech RMS, pink noise).
 
 The reader parses RIFF chunks itself so it accepts every PCM flavour people have (8/16/24/32-bit int,
 32-bit float, WAVE_FORMAT_EXTENSIBLE) and reports anything else as one clear line.
@@ -174,3 +175,22 @@ def write_wav(path: Path | str, samples: np.ndarray, rate: int = SAMPLE_RATE) ->
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(np.asarray(samples, dtype=np.int16).tobytes())
+
+
+def pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS pink (1/f power) noise: white noise shaped in the frequency domain."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    spectrum[1:] /= np.sqrt(f[1:])
+    spectrum[0] = 0
+    y = np.fft.irfft(spectrum, n)
+    return y / np.sqrt(np.mean(y ** 2))
+
+
+def active_rms(x: np.ndarray, hop: int = SAMPLE_RATE // 100, range_db: float = 35.0) -> float:
+    """RMS over the frames within range_db of the loudest frame (the speech, not the pauses)."""
+    n = max(1, len(x) // hop)
+    f = np.pad(x, (0, max(0, n * hop - len(x))))[: n * hop].reshape(n, hop)
+    power = np.mean(f ** 2, axis=1)
+    db = 10 * np.log10(power + 1e-20)
+    return float(np.sqrt(np.mean(power[db > db.max() - range_db])))

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assistant.evaluate.noise import pink  # noqa: E402  (the one pink-noise generator)
+from assistant.audio import pink  # noqa: E402  (the one pink-noise generator)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"

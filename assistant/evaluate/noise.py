@@ -13,28 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import read_wav
+from ..audio import active_rms, pink, read_wav
 from ..errors import AudioError
-from ..messages import SAMPLE_RATE
-
-
-def pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS pink (1/f power) noise: white noise shaped in the frequency domain."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-    spectrum[1:] /= np.sqrt(f[1:])
-    spectrum[0] = 0
-    y = np.fft.irfft(spectrum, n)
-    return y / np.sqrt(np.mean(y ** 2))
-
-
-def active_rms(x: np.ndarray, hop: int = SAMPLE_RATE // 100, range_db: float = 35.0) -> float:
-    """RMS over the frames within range_db of the loudest frame (the speech, not the pauses)."""
-    n = max(1, len(x) // hop)
-    f = np.pad(x, (0, max(0, n * hop - len(x))))[: n * hop].reshape(n, hop)
-    power = np.mean(f ** 2, axis=1)
-    db = 10 * np.log10(power + 1e-20)
-    return float(np.sqrt(np.mean(power[db > db.max() - range_db])))
 
 
 @lru_cache(maxsize=4)
