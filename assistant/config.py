@@ -125,6 +125,7 @@ class ListenerSettings:
     no_speech_timeout_ms: int = 4000  # nobody spoke after the wake word
     max_command_ms: int = 8000
     lookback_ms: int = 240  # before the wake onset frame: kept only when speech runs on through it (one breath)
+    min_speech_ms: int = 320  # shorter speech then silence is a noise or the wake word's tail: keep waiting
 
 
 @dataclass(frozen=True)

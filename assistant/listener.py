@@ -107,11 +107,24 @@ class Listener:
         if is_speech:
             self._last_speech_end_ms = frame.end_ms
         silent_ms = frame.end_ms - self._last_speech_end_ms
+        blip = self._last_speech_end_ms - self._speech_start_ms < s.min_speech_ms
         if silent_ms >= s.silence_hangover_ms:
-            return self._finish(EndReason.SILENCE, frame.end_ms)
+            if not blip:
+                return self._finish(EndReason.SILENCE, frame.end_ms)
+            # Too short for a command: a knock, a breath, or (in a loud room, where the VAD hears the
+            # noise too) the wake word's own tail. Wait on for the command, as if nothing had been heard.
+            log.debug("listener: %d ms of speech at %d ms is too short for a command; still waiting",
+                      self._last_speech_end_ms - self._speech_start_ms, self._speech_start_ms)
+            if frame.end_ms - self._record_from_ms >= s.no_speech_timeout_ms:
+                return self._finish(EndReason.NO_SPEECH, frame.end_ms)
+            self._preroll.clear()
+            self._preroll.extend(self._frames)  # the silence just heard is the next command's pre-roll
+            self._speech_start_ms = self._last_speech_end_ms = self._paused_at_ms = None
+            self._speech_frames, self._frames = 0, []
+            return None
         if frame.end_ms - self._frames[0].start_ms >= s.max_command_ms:
             return self._finish(EndReason.MAX_LENGTH, frame.end_ms)
-        if 0 < s.early_decode_ms <= silent_ms and self._paused_at_ms != self._last_speech_end_ms:
+        if not blip and 0 < s.early_decode_ms <= silent_ms and self._paused_at_ms != self._last_speech_end_ms:
             self._paused_at_ms = self._last_speech_end_ms
             return SpeechPaused(b"".join(f.pcm for f in self._frames), self._frames[0].start_ms, frame.end_ms,
                                 self._last_speech_end_ms)

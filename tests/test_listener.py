@@ -86,6 +86,27 @@ def test_single_noise_frame_does_not_start_a_command():
     assert drive(listener, 1000, 20000).ended_by is EndReason.NO_SPEECH
 
 
+def test_a_short_blip_after_the_wake_word_is_not_the_command():
+    # In a loud room the VAD hears the wake word's tail as 160 ms of speech; the command comes 0.8 s later.
+    listener = Listener(SETTINGS, ScriptedVad((400, 1040), (1040, 1200), (2000, 3200)))
+    u = drive(listener, 1040, 10000, onset_ms=960)
+    assert u.ended_by is EndReason.SILENCE
+    assert starts(u)[0] == 2000 - 240 and starts(u) == list(range(1760, u.end_ms, FRAME_MS))  # no gaps
+    assert u.end_ms == 3200 + 400
+
+
+def test_a_lone_blip_times_out_as_no_speech():
+    listener = Listener(SETTINGS, ScriptedVad((2000, 2160)))
+    u = drive(listener, 1040, 20000)
+    assert u.ended_by is EndReason.NO_SPEECH and u.pcm == b""
+
+
+def test_speech_just_long_enough_is_a_command():
+    listener = Listener(SETTINGS, ScriptedVad((2000, 2320)))  # 320 ms: a short "stop it"
+    u = drive(listener, 1040, 20000)
+    assert u.ended_by is EndReason.SILENCE and starts(u)[0] == 2000 - 240
+
+
 def test_max_length_cuts_endless_speech():
     listener = Listener(SETTINGS, ScriptedVad((1200, 100000)))
     u = drive(listener, 1000, 30000)
