@@ -134,6 +134,7 @@ class SpeechSettings:
     vosk_model_dir: str = ""  # "" = vosk-en-us-small in the models folder, where `models fetch` puts it
     language: str = "en"
     min_confidence: float = 0.5
+    denoise: str = "auto"  # auto: suppress a loud steady background (RNNoise, when installed) | off
 
 
 @dataclass(frozen=True)
@@ -224,10 +225,14 @@ def load_settings(config_dir: Path | str | None = None, models_dir: Path | str |
         for key, value in values.items():
             if key not in known:
                 raise doc.error(f"unknown key; expected one of {', '.join(known)}", section, key)
+            if (section, key, value) == ("speech", "denoise", False):  # YAML reads a bare off as false
+                value = "off"
             changes[key] = _coerce(doc, section, key, value, getattr(current, key))
         for key in ("threshold", "noisy_threshold"):
             if section == "wake" and key in changes and not 0 < changes[key] <= 1:
                 raise doc.error("must be between 0 and 1", section, key)
+        if section == "speech" and changes.get("denoise", "auto") not in ("auto", "off"):
+            raise doc.error("expected auto or off", section, "denoise")
         if section == "wake":
             wake = replace(current, **changes)
             if wake.noisy_threshold > wake.threshold:

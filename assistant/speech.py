@@ -71,5 +71,7 @@ def build_recognizer(settings: Settings, language, engine: str | None = None) ->
 
         return VoskRecognizer(vosk_model_dir(settings), grammar.phrases, settings.speech.min_confidence)
     from .adapters.pocketsphinx import PocketSphinxRecognizer, Rejection
+    from .adapters.rnnoise import load_rnnoise
 
-    return PocketSphinxRecognizer(grammar, Rejection(threshold=settings.speech.min_confidence))
+    denoiser = load_rnnoise() if settings.speech.denoise == "auto" else None
+    return PocketSphinxRecognizer(grammar, Rejection(threshold=settings.speech.min_confidence), denoiser=denoiser)

@@ -141,8 +141,8 @@ def _raw_decoder(stage: str, language):
                 f.writelines(f"{word}{'' if i == 0 else f'({i + 1})'} {p}\n" for i, p in enumerate(forms))
         dec = Decoder(Config(hmm=os.path.join(get_model_path(), "en-us", "en-us"), dict=dict_path, lm=None,
                              loglevel="FATAL", bestpath=False, dither=True))
-        final, transitions = fsg_transitions(grammar.fsm)
-        dec.add_fsg("commands", dec.create_fsg("commands", grammar.fsm.start, final, transitions))
+        start, final, transitions = fsg_transitions(grammar.fsm)
+        dec.add_fsg("commands", dec.create_fsg("commands", start, final, transitions))
         dec.activate_search("commands")
 
         def decode(pcm: bytes) -> str:

@@ -43,6 +43,9 @@ if [ ! -f "$stamp" ]; then
   # under numpy 2. We use its ONNX path, so install it without dependencies; what it really needs
   # (onnxruntime, numpy, scipy, scikit-learn, tqdm, requests) is declared in pyproject.toml.
   "${pip[@]}" install --no-deps "openwakeword==0.6.0"
+  # pyrnnoise: only its compiled RNNoise library is used (assistant/adapters/rnnoise.py); its Python
+  # wrapper's plotting and audio-file dependencies are not needed.
+  "${pip[@]}" install --no-deps "pyrnnoise==0.4.5"
   "${pip[@]}" install -e ".[$extras]"
   touch "$stamp"
 fi

@@ -190,9 +190,9 @@ def run(config: dict, data, conditions) -> dict:
 
     ps.pronunciations = with_non_rhotic if config.pop("_nonrhotic", False) else original_pron
     if config.pop("_flat", False):
-        def flat(fsm):
-            final, arcs = original(fsm)
-            return final, [(a, b, 1.0, w) for a, b, _, w in arcs]
+        def flat(fsm, residue_phones=0):
+            start, final, arcs = original(fsm, residue_phones)
+            return start, final, [(a, b, 1.0, w) for a, b, _, w in arcs]
         ps.fsg_transitions = flat
     else:
         ps.fsg_transitions = original

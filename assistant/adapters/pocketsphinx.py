@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import active_rms, pink
+from ..audio import active_rms, background, pink
 from ..errors import ConfigError, ModelError, SpeechError
 from ..messages import SAMPLE_RATE, Transcript
 
@@ -32,6 +32,12 @@ NOISE_FLOOR_DBFS = -60.0  # exact digital silence (TTS, muted mics) wrecks the a
 # recordings whose background sits some 20-30 dB under the speech. Noise this far under the clip's speech
 # makes such audio look like them and leaves real recordings, which are noisier than that, as they were.
 FLOOR_UNDER_SPEECH_DB = 30.0
+# A steady background (fan, hum, traffic) this loud is suppressed before decoding, when a denoiser is
+# given: at 10 dB SNR it lifts exact commands by about ten points. Voices or music behind the command
+# are left alone: the suppressor takes them for speech and mangles the command (development set, babble
+# at 20 dB: 72 -> 14 % exact).
+DENOISE_BELOW_SNR_DB = 15.0
+STEADY_BELOW_DB = 4.2
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,13 @@ class Rejection:
     midpoint: float = -25.5
     scale: float = 2.5
     threshold: float = 0.5
+    # Suppressed audio fits both the grammar and the phone loop better, commands and other speech alike.
+    # Development set at 10 / 5 / 0 dB: this stricter midpoint costs 1.7 / 1.2 / 4.1 points of exact
+    # commands and accepts 2.1 / 2.1 / 1.7 points fewer wrong ones and 0 / 6 / 4 points less other speech.
+    suppressed_midpoint: float = -23.5
 
-    def confidence(self, gap_per_frame: float) -> float:
-        z = (gap_per_frame - self.midpoint) / self.scale
+    def confidence(self, gap_per_frame: float, suppressed: bool = False) -> float:
+        z = (gap_per_frame - (self.suppressed_midpoint if suppressed else self.midpoint)) / self.scale
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
@@ -75,26 +85,50 @@ def pronunciations(words: frozenset[str]) -> dict[str, list[str]]:
     return found
 
 
-def fsg_transitions(fsm) -> tuple[int, list[tuple]]:
-    """The automaton as PocketSphinx FSG transitions with one final state and no null arcs: every arc
-    into an accepting state is copied to the single final state."""
+# In a loud room the VAD hears the noise as speech, so the look-back kept for one-breath commands also
+# holds the end of the wake word; once the noise is suppressed that end is clear speech the grammar cannot
+# place. For suppressed audio only, up to this many phones of anything may come before the command.
+# (Allowed always, it let more ordinary speech through and cost clean accuracy.)
+RESIDUE_PHONES = 3
+RESIDUE_P = 0.05  # the share of paths out of the start that begin with such a phone
+PHONES = ("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z "
+          "ZH").split()
+RESIDUE_WORDS = {f"residue-{p.lower()}": p for p in PHONES}  # never a sentence word: those have no hyphen
+
+
+def fsg_transitions(fsm, residue_phones: int = 0) -> tuple[int, int, list[tuple]]:
+    """The automaton as PocketSphinx FSG (start, final, transitions) with one final state and no null
+    arcs: every arc into an accepting state is copied to the single final state. With residue_phones, new
+    start states let up to that many single-phone residue words come before the command."""
     final = fsm.n_states
     arcs = list(fsm.arcs) + [(s, final, w) for s, t, w in fsm.arcs if t in fsm.finals]
     fanout = Counter(a[0] for a in arcs)
-    return final, [(s, t, 1.0 / fanout[s], w) for s, t, w in arcs]
+    transitions = [(s, t, 1.0 / fanout[s], w) for s, t, w in arcs]
+    if not residue_phones:
+        return fsm.start, final, transitions
+    first = [(t, p, w) for s, t, p, w in transitions if s == fsm.start]
+    chain = [final + 1 + i for i in range(residue_phones + 1)]  # chain[0] is the new start
+    for i, state in enumerate(chain):
+        last = i == residue_phones
+        transitions += [(state, t, p * (1 if last else 1 - RESIDUE_P), w) for t, p, w in first]
+        if not last:
+            transitions += [(state, chain[i + 1], RESIDUE_P / len(RESIDUE_WORDS), w) for w in RESIDUE_WORDS]
+    return chain[0], final, transitions
 
 
 class PocketSphinxRecognizer:
     name = "pocketsphinx"
 
     def __init__(self, grammar, rejection: Rejection | None = None, *, check_rejection: bool = True,
-                 options: dict | None = None, phone_options: dict | None = None):
+                 options: dict | None = None, phone_options: dict | None = None, denoiser=None):
         try:
             from pocketsphinx import Config, Decoder
         except ImportError:
             raise ModelError("PocketSphinx is not installed; run: .venv/bin/pip install pocketsphinx") from None
         self.rejection = rejection or Rejection()
         self.check_rejection = check_rejection
+        self.denoiser = denoiser  # anything with denoise(int16 array) -> int16 array, e.g. RNNoise
+        self.residue_phones = RESIDUE_PHONES
         self._fsm = grammar.fsm
         model = _model_dir()
         words = pronunciations(grammar.vocabulary)
@@ -112,6 +146,8 @@ class PocketSphinxRecognizer:
         with tempfile.TemporaryDirectory(prefix="assistant-ps-") as tmp:
             dict_path = os.path.join(tmp, "commands.dict")
             with open(dict_path, "w", encoding="utf-8") as f:
+                if self.residue_phones:
+                    f.writelines(f"{word} {phone}\n" for word, phone in RESIDUE_WORDS.items())
                 for word, forms in sorted(words.items()):
                     f.writelines(f"{word}{'' if i == 0 else f'({i + 1})'} {p}\n" for i, p in enumerate(forms))
             self._load(decoder, grammar, check_rejection, options or {}, phone_options or {})
@@ -121,10 +157,9 @@ class PocketSphinxRecognizer:
     def _load(self, decoder, grammar, check_rejection: bool, options: dict, phone_options: dict) -> None:
         try:
             self._grammar = decoder(**options)
-            final, transitions = fsg_transitions(grammar.fsm)
-            self._grammar.add_fsg("commands", self._grammar.create_fsg("commands", grammar.fsm.start, final,
-                                                                         transitions))
-            self._grammar.activate_search("commands")
+            for name, residue in (("commands", 0), ("commands-after-residue", self.residue_phones)):
+                start, final, transitions = fsg_transitions(grammar.fsm, residue)
+                self._grammar.add_fsg(name, self._grammar.create_fsg(name, start, final, transitions))
             self._phones = None
             if check_rejection:
                 # A phone loop without phone LM, at language weight 1: close to the best acoustic path any
@@ -154,8 +189,9 @@ class PocketSphinxRecognizer:
         cpu0 = time.process_time()
         if len(pcm) < 2 * SAMPLE_RATE // 10:
             return Transcript("", 0.0, self.name, rejected=True, audio_s=audio_s)
-        data = self._with_noise_floor(pcm)
+        data, suppressed = self._prepare(pcm)
         try:
+            self._grammar.activate_search("commands-after-residue" if suppressed else "commands")
             text, grammar_score, frames = self._decode(self._grammar, data)
             if text and not self._fsm.accepts(text.split()):
                 # No path reached the end of the grammar; PocketSphinx then returns a partial path.
@@ -172,22 +208,35 @@ class PocketSphinxRecognizer:
         elif gap is None:
             confidence = 1.0
         else:
-            confidence = self.rejection.confidence(gap)
+            confidence = self.rejection.confidence(gap, suppressed)
         rejected = not text or confidence < self.rejection.threshold
         log.debug("pocketsphinx %r gap/frame=%s confidence=%.3f", text, gap, confidence)
         return Transcript(text, confidence, self.name, rejected, audio_s, time.process_time() - cpu0)
 
     def score_gap(self, pcm: bytes) -> tuple[str, float | None]:
         """Raw evidence for tuning the rejection: (grammar text, score gap per frame or None)."""
-        data = self._with_noise_floor(pcm)
+        data, suppressed = self._prepare(pcm)
+        self._grammar.activate_search("commands-after-residue" if suppressed else "commands")
         text, grammar_score, frames = self._decode(self._grammar, data)
         if not text or self._phones is None or not self._fsm.accepts(text.split()):
             return text, None
         _, phone_score, _ = self._decode(self._phones, data)
         return text, (grammar_score - phone_score) / max(frames, 1)
 
-    def _with_noise_floor(self, pcm: bytes) -> bytes:
-        x = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768.0
+    def _prepare(self, pcm: bytes) -> tuple[bytes, bool]:
+        """Suppress a loud steady background (with a denoiser), then give the audio its noise floor.
+        Also says whether it suppressed anything."""
+        samples = np.frombuffer(pcm, dtype="<i2")
+        suppressed = False
+        if self.denoiser is not None:
+            snr_db, unsteady_db = background(samples)
+            if snr_db < DENOISE_BELOW_SNR_DB and unsteady_db < STEADY_BELOW_DB:
+                log.debug("steady background %.1f dB under the speech: suppressing it", snr_db)
+                samples, suppressed = self.denoiser.denoise(samples), True
+        return self._with_noise_floor(samples), suppressed
+
+    def _with_noise_floor(self, samples: np.ndarray) -> bytes:
+        x = samples.astype(np.float64) / 32768.0
         rng = np.random.default_rng(len(x))  # same audio, same result
         level = max(10 ** (NOISE_FLOOR_DBFS / 20), active_rms(x) * 10 ** (-FLOOR_UNDER_SPEECH_DB / 20))
         x += pink(len(x), rng) * level
@@ -204,4 +253,4 @@ class PocketSphinxRecognizer:
         # The binding hands back 1.0001 ** score; the raw score (log base 1.0001, each frame relative to
         # its best senone) is what compares across searches.
         score = math.log(hyp.score) / _LOG_BASE if hyp.score > 0 else -math.inf
-        return " ".join(hyp.hypstr.split()), score, decoder.n_frames()
+        return " ".join(w for w in hyp.hypstr.split() if w not in RESIDUE_WORDS), score, decoder.n_frames()
