@@ -39,14 +39,15 @@ stamp=".venv/.setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-
 if [ ! -f "$stamp" ]; then
   say "installing Python packages (extras: $extras)"
   "${pip[@]}" install --upgrade pip >/dev/null
+  "${pip[@]}" install -e ".[$extras]"
+  # Two packages go in after it and without their dependencies, so that pip has no conflicts to report.
   # openwakeword's declared Linux dependency tflite-runtime has no wheels past Python 3.11 and breaks
-  # under numpy 2. We use its ONNX path, so install it without dependencies; what it really needs
-  # (onnxruntime, numpy, scipy, scikit-learn, tqdm, requests) is declared in pyproject.toml.
+  # under numpy 2. We use its ONNX path; what it really needs (onnxruntime, numpy, scipy, scikit-learn,
+  # tqdm, requests) is declared in pyproject.toml.
   "${pip[@]}" install --no-deps "openwakeword==0.6.0"
   # pyrnnoise: only its compiled RNNoise library is used (assistant/adapters/rnnoise.py); its Python
   # wrapper's plotting and audio-file dependencies are not needed.
   "${pip[@]}" install --no-deps "pyrnnoise==0.4.5"
-  "${pip[@]}" install -e ".[$extras]"
   touch "$stamp"
 fi
 
