@@ -239,7 +239,8 @@ class PocketSphinxRecognizer:
         x = samples.astype(np.float64) / 32768.0
         rng = np.random.default_rng(len(x))  # same audio, same result
         level = max(10 ** (NOISE_FLOOR_DBFS / 20), active_rms(x) * 10 ** (-FLOOR_UNDER_SPEECH_DB / 20))
-        x += pink(len(x), rng) * level
+        # A power-of-two length: numpy keeps an FFT plan per length, and every clip has its own.
+        x += pink(1 << max(0, len(x) - 1).bit_length(), rng)[: len(x)] * level
         return np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
     @staticmethod
