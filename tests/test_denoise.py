@@ -1,5 +1,6 @@
-"""Noise suppression before decoding: the background gate on real fixtures, the real RNNoise library, and
-the recognizer calling it only for a loud steady background."""
+"""A loud room: the background gate on real fixtures, the real RNNoise library, the recognizer calling it
+only for a loud steady background (with residue phones before the command), and the real loop not
+mistaking the wake word's tail for a whole command."""
 
 from __future__ import annotations
 
@@ -160,3 +161,41 @@ def test_wake_word_tail_before_a_command_in_a_loud_room(rnnoise, name, text):
     rec = PocketSphinxRecognizer(grammar_for(load_language(load_settings())), denoiser=rnnoise)
     heard = rec.transcribe(mix(clip, 10.0, 1).tobytes())
     assert heard.text == text and not heard.rejected
+
+
+@pytest.mark.parametrize("name,text", [("dim_the_desk_lamp__espeak-en-us-160.wav", "dim the desk lamp"),
+                                       ("activate_movie_night__espeak-en-us-160.wav", "activate movie night")])
+def test_loud_room_wake_word_tail_does_not_end_the_recording(name, text):
+    """The real loop (wake model, VAD, listener, recognizer) in pink noise at 10 dB: "hey jarvis", 0.7 s of
+    pause, then the command. The VAD hears the wake word's tail as a short burst of speech; before
+    listener.min_speech_ms that burst ended the recording and the command was never heard (measured: both
+    clips gave an empty transcript with min_speech_ms 0)."""
+    pytest.importorskip("pocketsphinx")
+    from assistant.app import build
+    from assistant.audio import frames
+    from assistant.config import load_settings
+
+    wake = read_wav(FIXTURES / "wake" / "pos_hey_jarvis__espeak-en-us-180.wav")[: int(2.14 * 16000)]
+    command = read_wav(FIXTURES / "commands" / name)
+    onset = int(np.argmax(np.abs(command.astype(float)) > 1000))
+    pause = (np.random.default_rng(1).standard_normal(int(0.7 * 16000)) * 33).astype(np.int16)
+    clip = mix(np.concatenate([wake, pause, command[max(0, onset - 800):]]), 10.0, 3)
+    turns = build(load_settings(), None).pipeline(lambda event: None).run(frames(clip))
+    assert len(turns) == 1 and turns[0].transcript.text == text and not turns[0].transcript.rejected
+    assert turns[0].utterance.start_ms >= 2140 + 300  # the recording holds the command, not the wake word's tail
+
+
+def test_denoise_setting_decides_whether_the_recognizer_gets_rnnoise():
+    pytest.importorskip("pocketsphinx")
+    from dataclasses import replace
+
+    from assistant.adapters.rnnoise import RNNoise
+    from assistant.config import load_settings
+    from assistant.intents import load_language
+    from assistant.speech import build_recognizer
+
+    settings = load_settings()
+    language = load_language(settings)
+    assert isinstance(build_recognizer(settings, language, "pocketsphinx").denoiser, RNNoise)
+    off = replace(settings, speech=replace(settings.speech, denoise="off"))
+    assert build_recognizer(off, language, "pocketsphinx").denoiser is None

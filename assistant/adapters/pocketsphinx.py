@@ -191,7 +191,6 @@ class PocketSphinxRecognizer:
             return Transcript("", 0.0, self.name, rejected=True, audio_s=audio_s)
         data, suppressed = self._prepare(pcm)
         try:
-            self._grammar.activate_search("commands-after-residue" if suppressed else "commands")
             text, grammar_score, frames = self._decode(self._grammar, data)
             if text and not self._fsm.accepts(text.split()):
                 # No path reached the end of the grammar; PocketSphinx then returns a partial path.
@@ -216,7 +215,6 @@ class PocketSphinxRecognizer:
     def score_gap(self, pcm: bytes) -> tuple[str, float | None]:
         """Raw evidence for tuning the rejection: (grammar text, score gap per frame or None)."""
         data, suppressed = self._prepare(pcm)
-        self._grammar.activate_search("commands-after-residue" if suppressed else "commands")
         text, grammar_score, frames = self._decode(self._grammar, data)
         if not text or self._phones is None or not self._fsm.accepts(text.split()):
             return text, None
@@ -224,8 +222,8 @@ class PocketSphinxRecognizer:
         return text, (grammar_score - phone_score) / max(frames, 1)
 
     def _prepare(self, pcm: bytes) -> tuple[bytes, bool]:
-        """Suppress a loud steady background (with a denoiser), then give the audio its noise floor.
-        Also says whether it suppressed anything."""
+        """Suppress a loud steady background (with a denoiser), then give the audio its noise floor, and
+        pick the grammar search to match. Also says whether it suppressed anything."""
         samples = np.frombuffer(pcm, dtype="<i2")
         suppressed = False
         if self.denoiser is not None:
@@ -233,6 +231,7 @@ class PocketSphinxRecognizer:
             if snr_db < DENOISE_BELOW_SNR_DB and unsteady_db < STEADY_BELOW_DB:
                 log.debug("steady background %.1f dB under the speech: suppressing it", snr_db)
                 samples, suppressed = self.denoiser.denoise(samples), True
+        self._grammar.activate_search("commands-after-residue" if suppressed else "commands")
         return self._with_noise_floor(samples), suppressed
 
     def _with_noise_floor(self, samples: np.ndarray) -> bytes:
