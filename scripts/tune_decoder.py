@@ -129,10 +129,17 @@ GRID = {
     "flat": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_flat": True},
     "flat-wip0.3": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_flat": True, "wip": 0.3},
     "flat-wip0.1": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_flat": True, "wip": 0.1},
-    "wide-m32": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_midpoint": -32.0},
-    "wide-m34": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_midpoint": -34.0},
+    "wide-m32": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_midpoint": -32.0,
+                 "_phone": {"ds": 1}},
+    "wide-m34": {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80, "_midpoint": -34.0,
+                 "_phone": {"ds": 1}},
     "phone-b30": {"_phone": {"beam": 1e-30, "pbeam": 1e-30}},
     "phone-b20": {"_phone": {"beam": 1e-20, "pbeam": 1e-20}},
+    # the phone loop scores every other frame by default (PHONE_LOOP_DS = 2)
+    "phone-ds1": {"_phone": {"ds": 1}},
+    "phone-ds1-m25.5": {"_phone": {"ds": 1}, "_midpoint": -25.5},  # as shipped before
+    "phone-ds3": {"_phone": {"ds": 3}},
+    "phone-ds2-topn2": {"_phone": {"topn": 2}},
     "nonrhotic": {"_nonrhotic": True},
     "warp0.9": {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "warp_params": "0.9"},
     "warp1.1": {"beam": 1e-60, "wbeam": 1e-40, "pbeam": 1e-60, "warp_params": "1.1"},
@@ -244,7 +251,7 @@ def gaps(config: dict, grammar, items, negatives) -> int:
                 found[f"{kind} {'clean' if cond is None else '10 dB'}"].append(-1e9 if gap is None else gap)
     print("| gap cut-off | " + " | ".join(f"{k} kept" for k in found) + " |")
     print("|---" * (len(found) + 1) + "|")
-    for cut in range(-40, -14, 2):
+    for cut in range(-40, -13):
         print(f"| {cut} | " + " | ".join(f"{np.mean(np.array(v) >= cut):.1%}" for v in found.values()) + " |")
     print(f"both passes where the grammar reached its end: {cost[0] / cost[1]:.4f} CPU-s per audio-s")
     return 0

@@ -17,6 +17,7 @@ import sys
 import time
 import zlib
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import make_fixtures as fx  # noqa: E402
 import tune_decoder as td  # noqa: E402
 
-from assistant.adapters.pocketsphinx import RESIDUE_PHONES  # noqa: E402
+from assistant.adapters.pocketsphinx import PHONE_LOOP_DS, RESIDUE_PHONES, Rejection  # noqa: E402
 from assistant.app import build  # noqa: E402
 from assistant.audio import frames  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
@@ -47,7 +48,11 @@ ROWS = {
     "off": ({"denoise": "off"}, {}),
     "no-blip-rule": ({}, {"min_speech_ms": 0}),
     "off-no-blip-rule": ({"denoise": "off"}, {"min_speech_ms": 0}),
+    # the phone loop scoring every frame, with the rejection midpoints it had then
+    "phone-ds1": ({}, {}, {"PHONE_LOOP_DS": 1,
+                           "Rejection": partial(Rejection, midpoint=-25.5, suppressed_midpoint=-23.5)}),
 }
+SHIPPED = {"RESIDUE_PHONES": RESIDUE_PHONES, "PHONE_LOOP_DS": PHONE_LOOP_DS, "Rejection": Rejection}
 
 
 def clips(language, grammar, n: int, seed: int, cache: Path) -> list[tuple[str, str, np.ndarray]]:
@@ -108,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         speech, listener, *constants = ROWS[name]
         import assistant.adapters.pocketsphinx as ps
 
-        ps.RESIDUE_PHONES = (constants[0] if constants else {}).get("RESIDUE_PHONES", RESIDUE_PHONES)
+        for key, value in {**SHIPPED, **(constants[0] if constants else {})}.items():
+            setattr(ps, key, value)
         row_settings = replace(settings, speech=replace(settings.speech, **speech),
                                listener=replace(settings.listener, **listener))
         assistant = build(row_settings, None)
