@@ -188,12 +188,16 @@ def test_simulator_waits_for_a_late_broker_then_announces(restartable_broker, re
         simulator.stop()
 
 
-def test_simulator_gives_up_waiting_with_one_line(restartable_broker, registry):
+def test_simulator_gives_up_waiting_with_one_line(restartable_broker, registry, caplog):
     settings = mqtt_settings(restartable_broker, base_topic=registry.base_topic, **FAST)
-    with pytest.raises(BrokerError) as err:
+    with caplog.at_level(logging.WARNING), pytest.raises(BrokerError) as err:
         Simulator(registry, settings).start(wait_for_broker_s=0.5)
     message = str(err.value)
     assert "did not come up within 0.5 s" in message and "\n" not in message
+    # while it waited it said so, not that it would carry on without the broker
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("waiting up to 0.5 s" in w for w in warnings), warnings
+    assert not any("carrying on" in w for w in warnings), warnings
 
 
 def test_a_late_broker_that_refuses_us_is_named_as_a_refusal(mosquitto_binary, tmp_path, registry):

@@ -47,8 +47,10 @@ class MqttClient:
     """A connected MQTT client. Incoming messages wait in a queue; read them with get()/drain()."""
 
     def __init__(self, settings: MqttSettings, client_id: str | None = None, will: MqttMessage | None = None,
-                 connect_timeout_s: float = 5.0, required: bool = True):
+                 connect_timeout_s: float = 5.0, required: bool = True,
+                 meanwhile: str = "carrying on and reconnecting in the background"):
         self.settings = settings
+        self._meanwhile = meanwhile  # what happens while an optional broker is away, for the warning
         self._queue: queue.Queue[MqttMessage] = queue.Queue()
         self._subscriptions: dict[str, int] = {}
         self._connected = threading.Event()  # the first CONNACK (accepted or refused) has arrived
@@ -118,8 +120,7 @@ class MqttClient:
                                   "and that the broker's certificate names this host") from None
             if required or isinstance(exc, ValueError):
                 raise BrokerError(f"cannot reach MQTT broker at {self.where} ({reason}); {hint}") from None
-            log.warning("MQTT broker at %s is unavailable (%s); carrying on and reconnecting in the background",
-                        self.where, reason)
+            log.warning("MQTT broker at %s is unavailable (%s); %s", self.where, reason, self._meanwhile)
             self._down_since = time.monotonic()
             self._client.connect_async(host, port, keepalive=keepalive)
             self._client.loop_start()
@@ -132,8 +133,7 @@ class MqttClient:
                 self._client.disconnect()
                 raise BrokerError(f"MQTT broker at {self.where} refused the connection ({reason}); "
                                   "check --username/--password/--tls-ca")
-            log.warning("MQTT broker at %s is unavailable (%s); carrying on and reconnecting in the background",
-                        self.where, reason)
+            log.warning("MQTT broker at %s is unavailable (%s); %s", self.where, reason, self._meanwhile)
             self._down_since = time.monotonic()
             return
         log.info("connected to MQTT broker at %s", self.where)

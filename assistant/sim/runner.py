@@ -40,7 +40,8 @@ class Simulator:
         so retained states from the last run are never overwritten with defaults."""
         will = bridge_state_message(self.topics, online=False)
         self._client = MqttClient(self.settings, client_id=f"assistant-sim-{uuid.uuid4().hex[:8]}", will=will,
-                                  required=wait_for_broker_s <= 0)
+                                  required=wait_for_broker_s <= 0,
+                                  meanwhile=f"waiting up to {wait_for_broker_s:g} s for it")
         up, refused = False, None
         deadline = time.monotonic() + wait_for_broker_s
         try:
