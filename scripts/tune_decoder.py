@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 import re
 import statistics
@@ -257,12 +256,19 @@ def gaps(config: dict, grammar, items, negatives) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def dev_set_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every development-set script shares: which sentences, where their takes are cached,
+    which rows to run."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--n", type=int, default=240, help="sentences in the development set")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/assistant-dev-set"))
-    ap.add_argument("--only", help="comma-separated grid rows")
+    ap.add_argument("--only", help="comma-separated rows")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = dev_set_parser(__doc__)
     ap.add_argument("--rejection", action="store_true", help="also run the phone-loop rejection pass")
     ap.add_argument("--gaps", help="for this grid row: the rejection threshold's trade-off (gap per frame)")
     args = ap.parse_args(argv)

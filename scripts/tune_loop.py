@@ -12,7 +12,6 @@ in dry-run. So what the recognizer gets is what it gets live, wake-word residue 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import zlib
@@ -95,11 +94,7 @@ def run(assistant, language, items, snr: float | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=240, help="sentences in the development set")
-    ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/assistant-dev-set"))
-    ap.add_argument("--only", help="comma-separated rows")
+    ap = td.dev_set_parser(__doc__)
     ap.add_argument("--snr", default="clean,10,5", help="conditions: clean and/or SNRs in dB")
     args = ap.parse_args(argv)
     settings = load_settings()
