@@ -133,3 +133,26 @@ def test_threshold_slides_only_on_the_noisy_recordings(scorer):
         elif path.name.startswith(("pos_", "near_", "neg_")) or path.name == "noise_pink2.wav":  # -45 dBFS
             assert threshold == 0.5, path.name
             assert hits == policies["fixed"][1], path.name
+
+
+def test_memory_savings_leave_every_score_as_openwakeword_gives_it(scorer, monkeypatch):
+    """The scorer swaps openwakeword's feature sessions, its reset and its audio buffer for lighter ones;
+    the scores must stay exactly those of openwakeword as shipped, through resets and on several files."""
+    import assistant.adapters.openwakeword as adapter
+
+    assert scorer._lean, "the pinned openwakeword should run the lighter path"
+    assert scorer._model.preprocessor.raw_data_buffer.maxlen == 16000
+    monkeypatch.setattr(adapter, "_known_internals", lambda: False)
+    stock = OpenWakeWordScorer(resolve_wake_words(["hey_jarvis", "alexa"], MODELS), MODELS)
+    assert not stock._lean and stock._model.preprocessor.raw_data_buffer.maxlen == 160000
+    files = [WAKE / i["file"] for i in labels(WAKE) if i["kind"] == "positive"][:4]
+    files += [WAKE / i["file"] for i in labels(WAKE) if i["kind"] != "positive"][:2]
+    peaks = []
+    for path in files * 2:  # the second round runs after resets of scorers that have heard audio
+        for s in (scorer, stock):
+            s.reset()
+        a = [scorer.score(f).scores for f in WavSource(path)]
+        b = [stock.score(f).scores for f in WavSource(path)]
+        assert a == b, path
+        peaks.append(max(max(frame.values()) for frame in a))
+    assert sum(p > 0.5 for p in peaks) >= 6  # the positives did wake: the comparison was not of silence
