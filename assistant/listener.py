@@ -49,6 +49,7 @@ class Listener:
         self._speech_start_ms: int | None = None
         self._last_speech_end_ms: int | None = None
         self._paused_at_ms: int | None = None  # the speech end an early decode was offered for
+        self._incomplete_at_ms: int | None = None  # the speech end after which no complete command was heard
 
     def _transition(self, new: State, at_ms: int) -> None:
         log.debug("listener %s -> %s at %d ms", self.state.value, new.value, at_ms)
@@ -108,7 +109,10 @@ class Listener:
             self._last_speech_end_ms = frame.end_ms
         silent_ms = frame.end_ms - self._last_speech_end_ms
         blip = self._last_speech_end_ms - self._speech_start_ms < s.min_speech_ms
-        if silent_ms >= s.silence_hangover_ms:
+        hangover = s.silence_hangover_ms
+        if self._incomplete_at_ms == self._last_speech_end_ms:
+            hangover = max(hangover, s.incomplete_hangover_ms)
+        if silent_ms >= hangover:
             if not blip:
                 return self._finish(EndReason.SILENCE, frame.end_ms)
             # Too short for a command: a knock, a breath, or (in a loud room, where the VAD hears the
@@ -129,6 +133,16 @@ class Listener:
             return SpeechPaused(b"".join(f.pcm for f in self._frames), self._frames[0].start_ms, frame.end_ms,
                                 self._last_speech_end_ms)
         return None
+
+    def incomplete(self, paused: SpeechPaused) -> bool:
+        """The speech up to this pause holds no complete command (the early decode said so): let the pause run
+        to incomplete_hangover_ms before ending the recording. New speech starts a new pause as usual.
+        Returns whether the recording will now wait longer than it would have."""
+        if (self.state is not State.RECORDING or paused.speech_end_ms != self._last_speech_end_ms
+                or self.settings.incomplete_hangover_ms <= self.settings.silence_hangover_ms):
+            return False
+        self._incomplete_at_ms = paused.speech_end_ms
+        return True
 
     def end_of_audio(self, at_ms: int) -> Utterance | None:
         """The source ran out: close a recording in progress."""

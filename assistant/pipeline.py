@@ -176,6 +176,12 @@ class Pipeline:
             log.debug("early decode failed: %s", exc)
             self._early = None
             return
+        if not transcript.text and self.listener.incomplete(paused):
+            # Not even a rejected command: no sentence fits what was said so far. Perhaps its end is still to
+            # come, or the VAD missed it (quiet last words in a loud room): the listener waits longer, and
+            # everything is decoded once the recording ends.
+            self._early = None
+            return
         self._early = (paused.speech_end_ms, paused.end_ms - paused.speech_end_ms, transcript,
                        _ms(time.perf_counter() - t0))
 

@@ -185,6 +185,41 @@ def test_loud_room_wake_word_tail_does_not_end_the_recording(name, text):
     assert turns[0].utterance.start_ms >= 2140 + 300  # the recording holds the command, not the wake word's tail
 
 
+@pytest.fixture(scope="module")
+def loops():
+    """The real loop with listener.incomplete_hangover_ms at 1200, and as configured (off)."""
+    pytest.importorskip("pocketsphinx")
+    from dataclasses import replace
+
+    from assistant.app import build
+    from assistant.config import load_settings
+
+    settings = load_settings()
+    patient = replace(settings, listener=replace(settings.listener, incomplete_hangover_ms=1200))
+    return build(patient, None), build(settings, None)
+
+
+@pytest.mark.parametrize("voice,pause_s", [("joe", 0.5), ("joe", 0.7)])
+def test_loud_room_quiet_last_words_still_reach_the_recognizer(loops, voice, pause_s):
+    """Pink noise at 10 dB over "hey jarvis", a pause, "dim the living room lamp by twenty percent": the VAD
+    loses "by twenty percent" (its speech probability falls under 0.5 while the words are still 5-10 dB over
+    the noise), so the recording used to close early and the clipped command fit no sentence. The early
+    decode's empty result keeps the recording open when listener.incomplete_hangover_ms is set."""
+    from assistant.audio import frames
+
+    text = "dim the living room lamp by twenty percent"
+    wake = read_wav(FIXTURES / "wake" / f"pos_hey_jarvis__{voice}.wav")[: int(2.2 * 16000)]
+    command = read_wav(FIXTURES / "commands" / f"{text.replace(' ', '_')}__{voice}.wav")
+    onset = int(np.argmax(np.abs(command.astype(float)) > 1000))
+    pause = (np.random.default_rng(1).standard_normal(int(pause_s * 16000)) * 33).astype(np.int16)
+    clip = mix(np.concatenate([wake, pause, command[max(0, onset - 800):]]), 10.0, 3)
+    patient, impatient = (loop.pipeline(lambda event: None).run(frames(clip)) for loop in loops)
+    assert len(patient) == 1 and patient[0].transcript.text == text and not patient[0].transcript.rejected
+    # without the longer wait the same audio is cut short and not understood (the failure this fixes)
+    assert len(impatient) == 1 and impatient[0].transcript.text == ""
+    assert impatient[0].utterance.end_ms < patient[0].utterance.end_ms
+
+
 def test_denoise_setting_decides_whether_the_recognizer_gets_rnnoise():
     pytest.importorskip("pocketsphinx")
     from dataclasses import replace

@@ -141,3 +141,40 @@ def test_early_decode_offered_once_per_pause_with_the_audio_so_far():
     assert len(paused) == 1 and paused[0][1].speech_end_ms == 2800 and paused[0][1].end_ms == 3040
     assert done[0].speech_end_ms == 2800 and done[0].end_ms == 3120
     assert done[0].pcm.startswith(paused[0][1].pcm)
+
+
+def test_a_pause_after_no_complete_command_runs_to_the_longer_hangover():
+    """The early decode found no sentence in the speech so far: that pause ends the recording only after
+    incomplete_hangover_ms. Speech heard in it (the quiet last words) counts, and the next pause is an
+    ordinary one again."""
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240, lookback_ms=0,
+                                incomplete_hangover_ms=1200)
+    listener = Listener(settings, ScriptedVad((1600, 2400), (3200, 3600)))  # 800 ms of silence inside
+    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
+    done, offers = None, []
+    for ms in range(1040, 8000, FRAME_MS):
+        event = listener.feed(frame_at(ms))
+        if isinstance(event, SpeechPaused):
+            offers.append(event)
+            if len(offers) == 1:  # what was said before the long pause is not a command
+                listener.incomplete(event)
+        if isinstance(event, Utterance):
+            done = event
+            break
+    assert [o.speech_end_ms for o in offers] == [2400, 3600]
+    assert done.ended_by is EndReason.SILENCE and done.speech_end_ms == 3600
+    assert done.end_ms == 3600 + 320  # the second pause followed a complete command: the usual hangover
+
+
+def test_an_incomplete_command_followed_by_silence_ends_after_the_longer_hangover():
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240, lookback_ms=0,
+                                incomplete_hangover_ms=1200)
+    listener = Listener(settings, ScriptedVad((1600, 2400)))
+    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
+    for ms in range(1040, 8000, FRAME_MS):
+        event = listener.feed(frame_at(ms))
+        if isinstance(event, SpeechPaused):
+            listener.incomplete(event)
+        if isinstance(event, Utterance):
+            break
+    assert event.ended_by is EndReason.SILENCE and event.end_ms == 2400 + 1200

@@ -63,8 +63,8 @@ def understand(text):
     return NotUnderstood(text, "no sentence matches")
 
 
-def make(scorer, vad, recognizer, dispatcher, events):
-    settings = Settings(wake=WakeSettings(warmup_ms=0, trigger_frames=1), listener=ListenerSettings())
+def make(scorer, vad, recognizer, dispatcher, events, listener=ListenerSettings()):
+    settings = Settings(wake=WakeSettings(warmup_ms=0, trigger_frames=1), listener=listener)
     return Pipeline(settings, scorer, WakePolicy(settings.wake), Listener(settings.listener, vad), recognizer,
                     understand, dispatcher, events.append, "test.wav")
 
@@ -133,3 +133,41 @@ def test_dispatch_error_is_reported_not_raised():
                 broken, events)
     turns = pipe.run(frames(silence(5)))
     assert len(turns) == 1 and events[-1]["status"] == "failed" and "garage" in events[-1]["detail"]
+
+
+PATIENT = ListenerSettings(incomplete_hangover_ms=1200)
+
+
+def test_no_sentence_in_the_early_decode_waits_for_the_rest_of_the_command():
+    """The VAD lost the last words (a loud room): the early decode of the speech so far fits no sentence, so
+    the recording waits the longer hangover, hears the end, and the whole command is decoded once more."""
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer("", "turn on the kitchen light")
+    # speech, 800 ms the VAD calls silence, then the rest of the command
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 2400), (3200, 3600)), recognizer, dispatcher, events, PATIENT)
+    turns = pipe.run(frames(silence(8)))
+    assert len(turns) == 1 and turns[0].utterance.speech_end_ms == 3600
+    assert len(dispatcher.calls) == 1 and turns[0].transcript.text == "turn on the kitchen light"
+    # two decodes: the early one of the cut-short command (not used), then the early one of the whole
+    # command in the ordinary pause after it, which covers more audio and ends the turn as usual
+    assert len(recognizer.heard) == 2 and recognizer.heard[1] > recognizer.heard[0]
+    assert turns[0].timings_ms["hangover_ms"] == ListenerSettings().silence_hangover_ms
+
+
+def test_an_incomplete_command_is_still_not_understood_after_the_longer_wait():
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer("", "")
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 2400)), recognizer, dispatcher, events, PATIENT)
+    turns = pipe.run(frames(silence(8)))
+    assert len(turns) == 1 and not dispatcher.calls and turns[0].not_understood is not None
+    assert turns[0].utterance.end_ms - turns[0].utterance.speech_end_ms == PATIENT.incomplete_hangover_ms
+
+
+def test_with_the_longer_wait_off_an_empty_early_decode_ends_the_turn_as_before():
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer("")
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 2400), (3200, 3600)), recognizer, dispatcher, events)
+    turns = pipe.run(frames(silence(8)))
+    assert ListenerSettings().incomplete_hangover_ms == 0
+    assert len(turns) == 1 and turns[0].utterance.speech_end_ms == 2400 and len(recognizer.heard) == 1
+    assert turns[0].utterance.end_ms == 2400 + ListenerSettings().silence_hangover_ms
