@@ -47,6 +47,8 @@ ROWS = {
     "off": ({"denoise": "off"}, {}),
     "no-blip-rule": ({}, {"min_speech_ms": 0}),
     "off-no-blip-rule": ({"denoise": "off"}, {"min_speech_ms": 0}),
+    # listener.incomplete_hangover_ms (off by default): wait longer when the early decode fits no sentence
+    "patient": ({}, {"incomplete_hangover_ms": 1200}),
     # the phone loop scoring every frame, with the rejection midpoints it had then
     "phone-ds1": ({}, {}, {"PHONE_LOOP_DS": 1,
                            "Rejection": partial(Rejection, midpoint=-25.5, suppressed_midpoint=-23.5)}),
