@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
@@ -156,3 +157,17 @@ def test_memory_savings_leave_every_score_as_openwakeword_gives_it(scorer, monke
         assert a == b, path
         peaks.append(max(max(frame.values()) for frame in a))
     assert sum(p > 0.5 for p in peaks) >= 6  # the positives did wake: the comparison was not of silence
+
+
+
+def test_reset_starts_from_openwakewords_own_noise_features(scorer):
+    """The lighter reset computes openwakeword's starting features window by window; they must be the
+    numbers its own one-batch computation gives (the scores alone cannot show it: priming pushes them out
+    of the 16 frames the wake models read)."""
+    from assistant.adapters.openwakeword import _seeded_numpy
+
+    with _seeded_numpy():
+        noise = np.random.randint(-1000, 1000, 16000 * 4).astype(np.int16)
+    batch = scorer._model.preprocessor._get_embeddings(noise)
+    assert batch.shape == scorer._noise_features().shape == (41, 96)
+    np.testing.assert_allclose(scorer._noise_features(), batch, rtol=0, atol=1e-5)

@@ -145,7 +145,8 @@ class OpenWakeWordScorer:
         self.reset()
 
     def _lean_on_memory(self, melspec: Path, embedding: Path) -> None:
-        """Same scores, about 60 MB less resident memory and half the wake CPU (scripts/bench_loop.py).
+        """Same scores, about 60 MB less resident memory (scripts/bench_loop.py) and about a quarter less
+        wake CPU (scripts/bench_wake.py).
 
         - openwakeword starts by pushing 4 s of noise through the embedding model as one batch of 41
           windows, and again on every reset; onnxruntime's memory arena keeps what that batch needed for
@@ -204,7 +205,6 @@ class OpenWakeWordScorer:
     def score(self, frame: AudioFrame) -> WakeScores:
         raw = self._model.predict(np.frombuffer(frame.pcm, dtype=np.int16))
         return WakeScores(frame.end_ms, {self._names.get(k, k): float(v) for k, v in raw.items()})
-
 
 
 @contextmanager
