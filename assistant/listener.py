@@ -48,7 +48,7 @@ class Listener:
         self._speech_frames = 0
         self._speech_start_ms: int | None = None
         self._last_speech_end_ms: int | None = None
-        self._paused_at_ms: int | None = None  # the speech end an early decode was offered for
+        self._offered: tuple[int | None, int] = (None, 0)  # (speech end, how far into its pause) last offered
         self._incomplete_at_ms: int | None = None  # the speech end after which no complete command was heard
 
     def _transition(self, new: State, at_ms: int) -> None:
@@ -78,8 +78,9 @@ class Listener:
         return None
 
     def feed(self, frame: AudioFrame) -> Utterance | SpeechPaused | None:
-        """Give one frame; returns the finished Utterance when recording ends, and a SpeechPaused once per
-        pause that reaches early_decode_ms (the command may be over: decoding can start)."""
+        """Give one frame; returns the finished Utterance when recording ends, and a SpeechPaused when a pause
+        reaches early_decode_noisy_ms and again at early_decode_ms (the command may be over: decoding can
+        start)."""
         if self.state is State.IDLE:
             self._history.append(frame)
             return None
@@ -123,16 +124,28 @@ class Listener:
                 return self._finish(EndReason.NO_SPEECH, frame.end_ms)
             self._preroll.clear()
             self._preroll.extend(self._frames)  # the silence just heard is the next command's pre-roll
-            self._speech_start_ms = self._last_speech_end_ms = self._paused_at_ms = None
+            self._speech_start_ms = self._last_speech_end_ms = None
+            self._offered = (None, 0)
             self._speech_frames, self._frames = 0, []
             return None
         if frame.end_ms - self._frames[0].start_ms >= s.max_command_ms:
             return self._finish(EndReason.MAX_LENGTH, frame.end_ms)
-        if not blip and 0 < s.early_decode_ms <= silent_ms and self._paused_at_ms != self._last_speech_end_ms:
-            self._paused_at_ms = self._last_speech_end_ms
+        if not blip and self._offer_due(silent_ms):
             return SpeechPaused(b"".join(f.pcm for f in self._frames), self._frames[0].start_ms, frame.end_ms,
                                 self._last_speech_end_ms)
         return None
+
+    def _offer_due(self, silent_ms: int) -> bool:
+        """Whether this pause has just passed an early-decode point it was not yet offered at. The points are
+        early_decode_noisy_ms and early_decode_ms (0 = none); each is offered once per pause."""
+        end, done_ms = self._offered
+        if end != self._last_speech_end_ms:
+            done_ms = 0
+        points = [p for p in (self.settings.early_decode_noisy_ms, self.settings.early_decode_ms) if p > done_ms]
+        if not points or min(points) > silent_ms:
+            return False
+        self._offered = (self._last_speech_end_ms, max(p for p in points if p <= silent_ms))
+        return True
 
     def incomplete(self, paused: SpeechPaused) -> bool:
         """The speech up to this pause holds no complete command (the early decode said so): let the pause run

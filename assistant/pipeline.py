@@ -30,6 +30,10 @@ class Recognizer(Protocol):
 
     def transcribe(self, pcm: bytes) -> Transcript: ...
 
+    def suppresses(self, pcm: bytes) -> bool:
+        """Whether transcribe() would first suppress this audio's background (and so take longer)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Dispatched:
@@ -66,6 +70,7 @@ class Pipeline:
     on_turn: Callable[[Interaction], None] = field(default=lambda turn: None)
     # (speech_end_ms it was made for, audio ms into the hangover, transcript, decode wall ms)
     _early: tuple[int, int, Transcript, float] | None = field(default=None, init=False, repr=False)
+    _decoded_for: int | None = field(default=None, init=False, repr=False)  # the speech end of the last early decode
 
     def run(self, frames: Iterable[AudioFrame]) -> list[Interaction]:
         """Feed a whole finite source (a WAV); returns the turns it held."""
@@ -81,7 +86,7 @@ class Pipeline:
             idle = self.listener.state is State.IDLE
             utterance = self.listener.feed(frame)  # while idle this only keeps recent audio
             if isinstance(utterance, SpeechPaused):
-                self._decode_early(utterance)
+                self._on_pause(utterance)
                 continue
             if idle:
                 wake = self.policy.feed(scores, level_dbfs(frame.pcm))
@@ -113,6 +118,7 @@ class Pipeline:
         if utterance.speech_end_ms is not None:
             timings["hangover_ms"] = float(utterance.end_ms - utterance.speech_end_ms)
         early, self._early = self._early, None
+        self._decoded_for = None
         t0 = time.perf_counter()
         if early is not None and utterance.ended_by is EndReason.SILENCE and early[0] == utterance.speech_end_ms:
             # Decoded while the hangover ran; live, that overlapped the silence we were waiting out.
@@ -167,6 +173,18 @@ class Pipeline:
         self._emit("result", status="done" if ok else "failed", timings_ms=timings)
         return Interaction(wake, utterance, transcript, intents, None, dispatched.commands, dispatched.messages,
                            dispatched.outcomes, timings)
+
+    def _on_pause(self, paused: SpeechPaused) -> None:
+        """Decode the command so far now, or wait for the listener's later offer in this pause. Decoding
+        overlaps the rest of the hangover; where the background is to be suppressed first, decoding takes
+        longer, so it starts at the earlier offer (early_decode_noisy_ms)."""
+        if self._decoded_for == paused.speech_end_ms:
+            return
+        into_ms = paused.end_ms - paused.speech_end_ms
+        if into_ms < self.settings.listener.early_decode_ms and not self.recognizer.suppresses(paused.pcm):
+            return
+        self._decoded_for = paused.speech_end_ms
+        self._decode_early(paused)
 
     def _decode_early(self, paused: SpeechPaused) -> None:
         t0 = time.perf_counter()

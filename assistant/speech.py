@@ -27,6 +27,10 @@ class Recognizer(Protocol):
         """One whole utterance of 16 kHz mono int16 little-endian PCM."""
         ...
 
+    def suppresses(self, pcm: bytes) -> bool:
+        """Whether transcribe() would first suppress this audio's background (and so take longer)."""
+        ...
+
     def accept(self, pcm: bytes) -> None:
         """Streaming form: feed audio as it arrives ..."""
         ...

@@ -4,12 +4,15 @@
 - end of speech -> MQTT publish: from the labelled end of the spoken command (fixture labels) and from
   the VAD's last speech frame, through the silence hangover, transcription and intent matching, to the
   moment the broker acknowledged the publish (QoS 1). Hangover is audio time; the rest is wall time.
-  Decoding starts early_decode_ms into the hangover, so live it overlaps the rest of the hangover: the
-  figure is max(hangover, early_decode_ms + decoding) + intent + publish.
+  Decoding starts early_decode_ms into the hangover (early_decode_noisy_ms where a loud steady background
+  is suppressed first, which makes decoding slower), so live it overlaps the rest of the hangover: the
+  figure is max(hangover, decoding start + decoding) + intent + publish.
+- with --snr DB: the same clips with pink noise at that SNR, run twice, clip by clip in turn: as configured,
+  and with decoding in a loud background started at early_decode_ms too (as before early_decode_noisy_ms).
 - idle listening: CPU seconds per audio second while streaming noise and ordinary speech with no wake word.
 - resident memory of the whole loop with PocketSphinx.
 
-    .venv/bin/python scripts/bench_loop.py [--rounds 3]
+    .venv/bin/python scripts/bench_loop.py [--rounds 3] [--snr 10]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from assistant.audio import WavSource, frames, read_wav  # noqa: E402
 from assistant.config import MqttSettings, load_settings  # noqa: E402
+from assistant.evaluate.noise import mix  # noqa: E402
 
 TURNS = ROOT / "tests" / "fixtures" / "turns"
 
@@ -46,6 +50,7 @@ def rss_mb() -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--snr", type=float, help="pink noise at this SNR over every clip (dB)")
     args = ap.parse_args()
     from bench_mqtt import start_mosquitto
 
@@ -61,15 +66,29 @@ def main() -> int:
         labels = [json.loads(line) for line in (TURNS / "labels.jsonl").read_text().splitlines()]
         clips = [c for c in labels if len(c["turns"]) == 1 and c["turns"][0]["kind"] == "command"]
         from_label, from_vad, stt, echo = [], [], [], []
+        variants = {"configured": settings}
+        if args.snr is not None:
+            late = dataclasses.replace(settings.listener, early_decode_noisy_ms=0)
+            variants["decoding from early_decode_ms"] = dataclasses.replace(settings, listener=late)
+        noisy_latency: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(args.rounds):
-            for clip in clips:
-                registry = dataclasses.replace(assistant.registry, base_topic=f"bench_{uuid.uuid4().hex[:8]}")
-                sim_settings = dataclasses.replace(mqtt, base_topic=registry.base_topic)
-                simulator = Simulator(registry, sim_settings).start_thread()
-                assistant.dispatcher = Dispatcher(registry, sim_settings, assistant.clock)
-                turns = assistant.pipeline(lambda e: None).run(WavSource(TURNS / clip["file"]))
-                simulator.stop()
-                for turn in turns:
+            for i, clip in enumerate(clips):
+                if args.snr is None:
+                    audio = WavSource(TURNS / clip["file"])
+                else:
+                    audio = list(frames(mix(read_wav(TURNS / clip["file"]), args.snr, i)))
+                for name, variant in variants.items():
+                    registry = dataclasses.replace(assistant.registry, base_topic=f"bench_{uuid.uuid4().hex[:8]}")
+                    sim_settings = dataclasses.replace(mqtt, base_topic=registry.base_topic)
+                    simulator = Simulator(registry, sim_settings).start_thread()
+                    assistant.dispatcher = Dispatcher(registry, sim_settings, assistant.clock)
+                    assistant.settings = variant
+                    turns = assistant.pipeline(lambda e: None).run(audio)
+                    simulator.stop()
+                    noisy_latency[name] += [t.timings_ms["speech_end_to_publish_ms"] for t in turns
+                                            if t.messages and "publish_ms" in t.timings_ms]
+                assistant.settings = settings
+                for turn in turns if args.snr is None else []:
                     t = turn.timings_ms
                     if not turn.messages or "publish_ms" not in t:
                         continue
@@ -97,14 +116,21 @@ def main() -> int:
     def q(values, p):
         return float(np.percentile(values, p))
 
-    print(f"{len(from_label)} published turns ({args.rounds} rounds of the turn fixtures) on Mosquitto, engine {assistant.recognizer.name}, "
-          f"hangover {settings.listener.silence_hangover_ms} ms, {os.cpu_count()} CPUs")
-    print(f"  end of speech (labelled) -> publish acked: median {statistics.median(from_label):.0f} ms, "
-          f"p95 {q(from_label, 95):.0f} ms")
-    print(f"  last VAD speech frame   -> publish acked: median {statistics.median(from_vad):.0f} ms, "
-          f"p95 {q(from_vad, 95):.0f} ms")
-    print(f"  transcription: median {statistics.median(stt):.0f} ms; publish -> state echo: median "
-          f"{statistics.median(echo):.1f} ms")
+    published = len(noisy_latency["configured"])
+    print(f"{published} published turns ({args.rounds} rounds of the turn fixtures) on Mosquitto, "
+          f"engine {assistant.recognizer.name}, hangover {settings.listener.silence_hangover_ms} ms, {os.cpu_count()} CPUs")
+    if args.snr is None:
+        print(f"  end of speech (labelled) -> publish acked: median {statistics.median(from_label):.0f} ms, "
+              f"p95 {q(from_label, 95):.0f} ms")
+        print(f"  last VAD speech frame   -> publish acked: median {statistics.median(from_vad):.0f} ms, "
+              f"p95 {q(from_vad, 95):.0f} ms")
+        print(f"  transcription: median {statistics.median(stt):.0f} ms; publish -> state echo: median "
+              f"{statistics.median(echo):.1f} ms")
+    else:
+        a, b = (statistics.median(v) for v in noisy_latency.values())
+        print(f"  pink noise at {args.snr:g} dB, last VAD speech frame -> publish acked, median: as configured "
+              f"{a:.0f} ms; decoding from early_decode_ms "
+              f"{b:.0f} ms; ratio {a / b:.2f}")
     print(f"  idle listening: {idle_cpu:.4f} CPU-s per audio-s over {len(idle_audio) / 16000:.0f} s "
           f"({len(turns)} false wakes)")
     print(f"  resident memory of the loop: {rss_loop:.0f} MB")

@@ -298,6 +298,9 @@ def test_voice_loop_keeps_running_while_the_broker_is_killed_and_restarted(house
         def transcribe(self, pcm):
             return Transcript(next(said), 1.0, "scripted")
 
+        def suppresses(self, pcm):
+            return False
+
     def understand(text):
         return (Intent("HassTurnOn" if " on " in f" {text} " else "HassTurnOff", {"name": "kitchen_light"}),)
 

@@ -131,7 +131,8 @@ def test_frames_ignored_while_idle_or_processing_then_resume():
 
 
 def test_early_decode_offered_once_per_pause_with_the_audio_so_far():
-    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240, lookback_ms=0)
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
+                                early_decode_noisy_ms=0, lookback_ms=0)
     listener = Listener(settings, ScriptedVad((1600, 2000), (2160, 2800)))  # a 160 ms pause inside
     listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
     events = [(ms, listener.feed(frame_at(ms))) for ms in range(1040, 4000, FRAME_MS)]
@@ -143,12 +144,26 @@ def test_early_decode_offered_once_per_pause_with_the_audio_so_far():
     assert done[0].pcm.startswith(paused[0][1].pcm)
 
 
+def test_a_pause_is_offered_at_the_noisy_point_too_each_point_once():
+    """early_decode_noisy_ms (for a loud background, where decoding is slower) adds an earlier offer to every
+    pause: the 160 ms pause inside the command gets that one, the last pause both."""
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
+                                early_decode_noisy_ms=80, lookback_ms=0)
+    listener = Listener(settings, ScriptedVad((1600, 2000), (2160, 2800)))
+    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
+    events = [listener.feed(frame_at(ms)) for ms in range(1040, 4000, FRAME_MS)]
+    offers = [(e.speech_end_ms, e.end_ms - e.speech_end_ms) for e in events if isinstance(e, SpeechPaused)]
+    assert offers == [(2000, 80), (2800, 80), (2800, 240)]
+    done = [e for e in events if isinstance(e, Utterance)]
+    assert done[0].speech_end_ms == 2800 and done[0].end_ms == 3120
+
+
 def test_a_pause_after_no_complete_command_runs_to_the_longer_hangover():
     """The early decode found no sentence in the speech so far: that pause ends the recording only after
     incomplete_hangover_ms. Speech heard in it (the quiet last words) counts, and the next pause is an
     ordinary one again."""
-    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240, lookback_ms=0,
-                                incomplete_hangover_ms=1200)
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
+                                early_decode_noisy_ms=0, lookback_ms=0, incomplete_hangover_ms=1200)
     listener = Listener(settings, ScriptedVad((1600, 2400), (3200, 3600)))  # 800 ms of silence inside
     listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
     done, offers = None, []
@@ -167,8 +182,8 @@ def test_a_pause_after_no_complete_command_runs_to_the_longer_hangover():
 
 
 def test_an_incomplete_command_followed_by_silence_ends_after_the_longer_hangover():
-    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240, lookback_ms=0,
-                                incomplete_hangover_ms=1200)
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
+                                early_decode_noisy_ms=0, lookback_ms=0, incomplete_hangover_ms=1200)
     listener = Listener(settings, ScriptedVad((1600, 2400)))
     listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
     for ms in range(1040, 8000, FRAME_MS):

@@ -35,9 +35,13 @@ class ScriptedVad:
 class FixedRecognizer:
     name = "fixed"
 
-    def __init__(self, *texts):
+    def __init__(self, *texts, noisy=False):
         self.texts = list(texts)
         self.heard = []
+        self.noisy = noisy  # as if a loud steady background were to be suppressed first
+
+    def suppresses(self, pcm):
+        return self.noisy
 
     def transcribe(self, pcm):
         self.heard.append(len(pcm))
@@ -88,6 +92,19 @@ def test_two_turns_in_one_stream():
     assert t["speech_end_to_publish_ms"] >= t["hangover_ms"] + t["publish_ms"]
     # decoded once per turn, early (during the hangover), and that result was used
     assert len(recognizer.heard) == 2 and t["decode_started_into_hangover_ms"] == ListenerSettings().early_decode_ms
+
+
+def test_a_background_to_suppress_starts_decoding_at_the_earlier_offer_once():
+    """Suppression makes decoding slower, so it starts early_decode_noisy_ms into the hangover; the later
+    offer in the same pause is not decoded again, and the latency counts from the earlier start."""
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer("turn on the kitchen light", noisy=True)
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 2800)), recognizer, dispatcher, events)
+    turns = pipe.run(frames(silence(6)))
+    t = turns[0].timings_ms
+    assert len(recognizer.heard) == 1 and dispatcher.calls
+    assert t["decode_started_into_hangover_ms"] == ListenerSettings().early_decode_noisy_ms
+    assert t["speech_end_to_publish_ms"] >= t["hangover_ms"]
 
 
 def test_timeout_publishes_nothing():

@@ -228,16 +228,21 @@ class PocketSphinxRecognizer:
         _, phone_score, _ = self._decode(self._phones, data)
         return text, (grammar_score - phone_score) / max(frames, 1)
 
+    def suppresses(self, pcm: bytes) -> bool:
+        """Whether this audio has a loud steady background that transcribe() suppresses first."""
+        if self.denoiser is None:
+            return False
+        snr_db, unsteady_db = background(np.frombuffer(pcm, dtype="<i2"))
+        return snr_db < DENOISE_BELOW_SNR_DB and unsteady_db < STEADY_BELOW_DB
+
     def _prepare(self, pcm: bytes) -> tuple[bytes, bool]:
         """Suppress a loud steady background (with a denoiser), then give the audio its noise floor, and
         pick the grammar search to match. Also says whether it suppressed anything."""
         samples = np.frombuffer(pcm, dtype="<i2")
-        suppressed = False
-        if self.denoiser is not None:
-            snr_db, unsteady_db = background(samples)
-            if snr_db < DENOISE_BELOW_SNR_DB and unsteady_db < STEADY_BELOW_DB:
-                log.debug("steady background %.1f dB under the speech: suppressing it", snr_db)
-                samples, suppressed = self.denoiser.denoise(samples), True
+        suppressed = self.suppresses(pcm)
+        if suppressed:
+            log.debug("steady background under the speech: suppressing it")
+            samples = self.denoiser.denoise(samples)
         self._grammar.activate_search("commands-after-residue" if suppressed else "commands")
         return self._with_noise_floor(samples), suppressed
 

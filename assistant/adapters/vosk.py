@@ -86,6 +86,9 @@ class VoskRecognizer:
             self.accept(pcm[pos:pos + step])
         return self.finish()
 
+    def suppresses(self, pcm: bytes) -> bool:
+        return False  # this path decodes the audio as it is
+
     def _transcript(self, result: dict, audio_s: float, cpu_s: float) -> Transcript:
         words = result.get("result") or []
         spoken = [w for w in words if w.get("word") not in GARBAGE]
