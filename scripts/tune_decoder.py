@@ -24,12 +24,11 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
-import make_fixtures as fx  # noqa: E402  (voices, trimming, levelling, noise floor)
+import voices as vx  # noqa: E402  (voices, trimming, levelling, noise floor)
 
 from assistant.config import load_settings  # noqa: E402
 from assistant.evaluate.noise import mix  # noqa: E402
@@ -54,22 +53,15 @@ OTHER = ["can you tell me a joke about cats", "my brother is coming over for din
          "set the table for four people", "the purifier makes a funny noise",
          "open the door for the cat", "the bedroom is really warm tonight"]
 DEV_VOICES = [*DEV_ESPEAK, "joe-slow", "heart-slow"]
-fx.ESPEAK.update(DEV_ESPEAK)
+vx.ESPEAK.update(DEV_ESPEAK)
 
 
 def take(voice: str, text: str) -> np.ndarray:
     if voice == "joe-slow":
-        from piper import SynthesisConfig
-        v = fx._piper()
-        chunks = v.synthesize(text, SynthesisConfig(length_scale=1.15))
-        x = resample_poly(np.concatenate([c.audio_float_array for c in chunks]), fx.SR, v.config.sample_rate)
-    elif voice == "heart-slow":
-        x = resample_poly(fx._hibari(False)(text, speed=0.92, seed=fx.seed_of(text)), 2, 3)
-    else:
-        return fx.synth(voice, text)
-    x = fx.trim(np.asarray(x, np.float64))
-    x *= 10 ** (fx.SPEECH_RMS_DBFS / 20) / np.sqrt(np.mean(x[fx._active_mask(x)] ** 2))
-    return x * min(1.0, 0.89 / np.abs(x).max())
+        return vx.level(vx.piper(text, length_scale=1.15))
+    if voice == "heart-slow":
+        return vx.level(vx.hibari(text, british=False, speed=0.92))
+    return vx.synth(voice, text)
 
 
 def sentences(language, grammar, n: int, seed: int) -> list[str]:
@@ -97,7 +89,7 @@ def clips(language, grammar, n: int, seed: int, cache: Path) -> list[tuple[str, 
         voice = DEV_VOICES[i % len(DEV_VOICES)]
         path = cache / f"{zlib.crc32(f'{voice}|{text}'.encode()):08x}.npy"
         if not path.exists():
-            pcm, _ = fx.assemble(f"{voice}|{text}", [take(voice, text)], lead_s=0.3, tail_s=0.3)
+            pcm, _ = vx.assemble(f"{voice}|{text}", [take(voice, text)], lead_s=0.3, tail_s=0.3)
             np.save(path, pcm)
         out.append((voice, text, np.load(path)))
     return out
@@ -159,7 +151,7 @@ def others(cache: Path) -> list[tuple[str, str, np.ndarray]]:
         for voice in (DEV_VOICES[i % len(DEV_VOICES)], DEV_VOICES[(i + 3) % len(DEV_VOICES)]):
             path = cache / f"other-{zlib.crc32(f'{voice}|{text}'.encode()):08x}.npy"
             if not path.exists():
-                np.save(path, fx.assemble(f"{voice}|{text}", [take(voice, text)], lead_s=0.3, tail_s=0.3)[0])
+                np.save(path, vx.assemble(f"{voice}|{text}", [take(voice, text)], lead_s=0.3, tail_s=0.3)[0])
             out.append((voice, text, np.load(path)))
     return out
 

@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
-import make_fixtures as fx  # noqa: E402
+import voices as vx  # noqa: E402
 import tune_decoder as td  # noqa: E402
 
 from assistant.adapters.pocketsphinx import PHONE_LOOP_DS, RESIDUE_PHONES, Rejection  # noqa: E402
@@ -62,14 +62,14 @@ def clips(language, grammar, n: int, seed: int, cache: Path) -> list[tuple[str, 
     for i, (voice, text, command) in enumerate(td.clips(language, grammar, n, seed, cache)):
         path = cache / f"hey-{zlib.crc32(voice.encode()):08x}.npy"
         if not path.exists():
-            np.save(path, fx.assemble(f"{voice}|hey jarvis", [td.take(voice, "hey jarvis")], lead_s=0.7,
+            np.save(path, vx.assemble(f"{voice}|hey jarvis", [td.take(voice, "hey jarvis")], lead_s=0.7,
                                       tail_s=0.0)[0])
         hey = np.load(path)
-        pause = fx.floor(int(PAUSES_S[i % len(PAUSES_S)] * fx.SR))
-        tail = fx.floor(int(0.7 * fx.SR))
-        command = command[int(0.3 * fx.SR):]  # the take's own lead-in; its 0.3 s tail stays
+        pause = vx.floor(int(PAUSES_S[i % len(PAUSES_S)] * vx.SR))
+        tail = vx.floor(int(0.7 * vx.SR))
+        command = command[int(0.3 * vx.SR):]  # the take's own lead-in; its 0.3 s tail stays
         parts = [hey.astype(np.float64) / 32768, pause, command.astype(np.float64) / 32768, tail]
-        out.append((voice, text, fx.to_int16(np.concatenate(parts))))
+        out.append((voice, text, vx.to_int16(np.concatenate(parts))))
     return out
 
 
