@@ -146,7 +146,7 @@ class OpenWakeWordScorer:
 
     def _lean_on_memory(self, melspec: Path, embedding: Path) -> None:
         """Same scores, about 60 MB less resident memory (scripts/bench_loop.py) and about a quarter less
-        wake CPU (scripts/bench_wake.py).
+        wake CPU (scripts/bench.py --stages wake).
 
         - openwakeword starts by pushing 4 s of noise through the embedding model as one batch of 41
           windows, and again on every reset; onnxruntime's memory arena keeps what that batch needed for
