@@ -49,6 +49,10 @@ ROWS = {
     "off-no-blip-rule": ({"denoise": "off"}, {"min_speech_ms": 0}),
     # listener.incomplete_hangover_ms (off by default): wait longer when the early decode fits no sentence
     "patient": ({}, {"incomplete_hangover_ms": 1200}),
+    # when decoding starts in the hangover: where the noise is suppressed first (160 by default), or always
+    "noisy-late": ({}, {"early_decode_noisy_ms": 0}),
+    "noisy-80": ({}, {"early_decode_noisy_ms": 80}),
+    "all-160": ({}, {"early_decode_ms": 160}),
     # the phone loop scoring every frame, with the rejection midpoints it had then
     "phone-ds1": ({}, {}, {"PHONE_LOOP_DS": 1,
                            "Rejection": partial(Rejection, midpoint=-25.5, suppressed_midpoint=-23.5)}),
