@@ -2,6 +2,7 @@
 that returns fixed text, and a recording dispatcher. The real parts are exercised in test_voice_loop."""
 
 import numpy as np
+import pytest
 
 from assistant.audio import frames
 from assistant.config import ListenerSettings, Settings, WakeSettings
@@ -105,6 +106,22 @@ def test_a_background_to_suppress_starts_decoding_at_the_earlier_offer_once():
     assert len(recognizer.heard) == 1 and dispatcher.calls
     assert t["decode_started_into_hangover_ms"] == ListenerSettings().early_decode_noisy_ms
     assert t["speech_end_to_publish_ms"] >= t["hangover_ms"]
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_early_decode_off_for_quiet_rooms_still_starts_early_in_a_loud_one(noisy):
+    """early_decode_ms 0 means decoding waits for the end of the hangover; the offer at
+    early_decode_noisy_ms is taken only for audio whose background is to be suppressed."""
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = FixedRecognizer("turn on the kitchen light", noisy=noisy)
+    listener = ListenerSettings(early_decode_ms=0)
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 2800)), recognizer, dispatcher, events, listener)
+    t = pipe.run(frames(silence(6)))[0].timings_ms
+    assert len(recognizer.heard) == 1 and dispatcher.calls
+    if noisy:
+        assert t["decode_started_into_hangover_ms"] == listener.early_decode_noisy_ms
+    else:
+        assert "decode_started_into_hangover_ms" not in t
 
 
 def test_timeout_publishes_nothing():
