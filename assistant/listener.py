@@ -48,7 +48,7 @@ class Listener:
         self._speech_frames = 0
         self._speech_start_ms: int | None = None
         self._last_speech_end_ms: int | None = None
-        self._offered: tuple[int | None, int] = (None, 0)  # (speech end, how far into its pause) last offered
+        self._offered: tuple[int | None, int] = (None, 0)  # (speech end, the offer point it last reached)
         self._incomplete_at_ms: int | None = None  # the speech end after which no complete command was heard
 
     def _transition(self, new: State, at_ms: int) -> None:
@@ -130,22 +130,25 @@ class Listener:
             return None
         if frame.end_ms - self._frames[0].start_ms >= s.max_command_ms:
             return self._finish(EndReason.MAX_LENGTH, frame.end_ms)
-        if not blip and self._offer_due(silent_ms):
+        point = None if blip else self._offer_due(silent_ms)
+        if point is not None:
+            usual = s.early_decode_ms
             return SpeechPaused(b"".join(f.pcm for f in self._frames), self._frames[0].start_ms, frame.end_ms,
-                                self._last_speech_end_ms)
+                                self._last_speech_end_ms, noisy_only=usual == 0 or point < usual)
         return None
 
-    def _offer_due(self, silent_ms: int) -> bool:
-        """Whether this pause has just passed an early-decode point it was not yet offered at. The points are
-        early_decode_noisy_ms and early_decode_ms (0 = none); each is offered once per pause."""
+    def _offer_due(self, silent_ms: int) -> int | None:
+        """The early-decode point this pause has just passed and was not yet offered at, if any. The points
+        are early_decode_noisy_ms and early_decode_ms (0 = none); each is offered once per pause, and a
+        frame that passes both makes one offer."""
         end, done_ms = self._offered
         if end != self._last_speech_end_ms:
             done_ms = 0
         points = [p for p in (self.settings.early_decode_noisy_ms, self.settings.early_decode_ms) if p > done_ms]
         if not points or min(points) > silent_ms:
-            return False
+            return None
         self._offered = (self._last_speech_end_ms, max(p for p in points if p <= silent_ms))
-        return True
+        return self._offered[1]
 
     def incomplete(self, paused: SpeechPaused) -> bool:
         """The speech up to this pause holds no complete command (the early decode said so): let the pause run

@@ -68,6 +68,9 @@ class SpeechPaused:
     start_ms: int
     end_ms: int
     speech_end_ms: int
+    # offered at early_decode_noisy_ms, before (or without) the usual point: decode now only if the
+    # background is to be suppressed first, which makes decoding slower
+    noisy_only: bool = False
 
 
 @dataclass(frozen=True)

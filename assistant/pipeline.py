@@ -180,9 +180,7 @@ class Pipeline:
         longer, so it starts at the earlier offer (early_decode_noisy_ms)."""
         if self._decoded_for == paused.speech_end_ms:
             return
-        usual_ms = self.settings.listener.early_decode_ms  # 0: quiet rooms decode when the hangover is over
-        noisy_offer = usual_ms == 0 or paused.end_ms - paused.speech_end_ms < usual_ms
-        if noisy_offer and not self.recognizer.suppresses(paused.pcm):
+        if paused.noisy_only and not self.recognizer.suppresses(paused.pcm):
             return
         self._decoded_for = paused.speech_end_ms
         self._decode_early(paused)

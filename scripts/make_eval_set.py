@@ -13,7 +13,8 @@ schema and Zigbee2MQTT's payload conventions; nothing is computed by the matcher
 
 Only clean clips are stored; eval/conditions.json makes `assistant evaluate eval/` also run every clip
 with pink noise mixed in at 10 dB and 0 dB SNR (fixed seed), so the noisy conditions are reproducible
-without committing them. Synthesis reuses scripts/make_fixtures.py (voices, trimming, noise floor).
+without committing them. Synthesis reuses scripts/voices.py (voices, trimming, noise floor), as the
+fixtures do.
 
     .venv/bin/python scripts/make_eval_set.py                 # writes eval/
     .venv/bin/python scripts/make_eval_set.py --check-labels  # hand labels vs matcher + dry-run dispatcher
@@ -30,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_fixtures as fx  # noqa: E402  (the fixture generator: WAV writing, file names)
 import voices as vx  # noqa: E402  (voices, trimming, levelling, noise floor, clip layout)
+from make_fixtures import slug  # noqa: E402
 from wav_files import save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,7 +218,7 @@ def build() -> list[dict]:
         for j in range(2 if len(text) > LONG_TEXT else 3):
             v = VOICES[(i * 3 + j) % len(VOICES)]
             pause = PAUSES_S[(i + j) % len(PAUSES_S)]
-            add(f"cmd{i + 1:02d}_{fx.slug(text)[:40]}__{v}.wav", "command", v, [hey(v), pause, take(v, text)], True,
+            add(f"cmd{i + 1:02d}_{slug(text)[:40]}__{v}.wav", "command", v, [hey(v), pause, take(v, text)], True,
                 transcript=text, intents=intents, messages=messages)
         print(f"{i + 1}/{len(COMMANDS)} {text}", file=sys.stderr)
     for i, text in enumerate(CHAT):
@@ -228,7 +229,7 @@ def build() -> list[dict]:
         add(f"wakeonly{i + 1:02d}__{v}.wav", "wake_only", v, [hey(v)], True)
     for i, text in enumerate(NO_WAKE_COMMANDS + NEAR_MISSES + CHAT[:4]):
         v = VOICES[(i + 5) % len(VOICES)]
-        add(f"nowake{i + 1:02d}_{fx.slug(text)[:30]}__{v}.wav", "no_wake", v, [take(v, text)], False, spoken=text)
+        add(f"nowake{i + 1:02d}_{slug(text)[:30]}__{v}.wav", "no_wake", v, [take(v, text)], False, spoken=text)
     for i, (color, level_db) in enumerate((("pink", -35), ("pink", -25), ("brown", -30), ("hum", -30))):
         name = f"noise{i + 1}_{color}.wav"
         rng = np.random.default_rng(vx.seed_of(name))

@@ -92,6 +92,7 @@ def synth(voice: str, text: str) -> np.ndarray:
     x.flags.writeable = False
     return x
 
+
 def _frame_db(x: np.ndarray, hop: int = 160) -> np.ndarray:
     n = max(1, len(x) // hop)
     f = np.pad(x, (0, n * hop + hop - len(x)))[: n * hop].reshape(n, hop)
@@ -151,5 +152,3 @@ def assemble(name: str, parts: list, lead_s: float = 0.7, tail_s: float = 0.7,
 
 def to_int16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
-
-

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-SR = 16000
+from voices import SR
 
 
 def wav_bytes(samples: np.ndarray, rate: int = SR, tag: int = 1, bits: int = 16, channels: int = 1,

@@ -1,5 +1,7 @@
 """The listener state machine with a scripted VAD: all timing in audio milliseconds."""
 
+import pytest
+
 from assistant.config import ListenerSettings
 from assistant.listener import Listener, State
 from assistant.messages import FRAME_MS, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
@@ -152,10 +154,26 @@ def test_a_pause_is_offered_at_the_noisy_point_too_each_point_once():
     listener = Listener(settings, ScriptedVad((1600, 2000), (2160, 2800)))
     listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
     events = [listener.feed(frame_at(ms)) for ms in range(1040, 4000, FRAME_MS)]
-    offers = [(e.speech_end_ms, e.end_ms - e.speech_end_ms) for e in events if isinstance(e, SpeechPaused)]
-    assert offers == [(2000, 80), (2800, 80), (2800, 240)]
+    offers = [(e.speech_end_ms, e.end_ms - e.speech_end_ms, e.noisy_only) for e in events if isinstance(e, SpeechPaused)]
+    assert offers == [(2000, 80, True), (2800, 80, True), (2800, 240, False)]
     done = [e for e in events if isinstance(e, Utterance)]
     assert done[0].speech_end_ms == 2800 and done[0].end_ms == 3120
+
+
+@pytest.mark.parametrize("noisy_ms,usual_ms,expected", [
+    (240, 240, [(240, False)]), (300, 240, [(240, False)]),  # the noisy point adds nothing at or after the usual
+    (160, 0, [(160, True)]),  # quiet rooms wait for the end; only the noisy offer is made
+    (0, 0, []),
+])
+def test_offer_points_when_they_coincide_or_one_is_off(noisy_ms, usual_ms, expected):
+    settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=usual_ms,
+                                early_decode_noisy_ms=noisy_ms, lookback_ms=0)
+    listener = Listener(settings, ScriptedVad((1600, 2800)))
+    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
+    events = [listener.feed(frame_at(ms)) for ms in range(1040, 4000, FRAME_MS)]
+    offers = [(e.end_ms - e.speech_end_ms, e.noisy_only) for e in events if isinstance(e, SpeechPaused)]
+    assert offers == expected
+    assert [e.end_ms for e in events if isinstance(e, Utterance)] == [2800 + 320]
 
 
 def test_a_pause_after_no_complete_command_runs_to_the_longer_hangover():

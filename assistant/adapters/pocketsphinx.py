@@ -233,7 +233,11 @@ class PocketSphinxRecognizer:
         if self.denoiser is None:
             return False
         snr_db, unsteady_db = background(np.frombuffer(pcm, dtype="<i2"))
-        return snr_db < DENOISE_BELOW_SNR_DB and unsteady_db < STEADY_BELOW_DB
+        loud = snr_db < DENOISE_BELOW_SNR_DB and unsteady_db < STEADY_BELOW_DB
+        if loud:
+            log.debug("steady background %.1f dB under the speech (unsteadiness %.1f dB): suppressed first",
+                      snr_db, unsteady_db)
+        return loud
 
     def _prepare(self, pcm: bytes) -> tuple[bytes, bool]:
         """Suppress a loud steady background (with a denoiser), then give the audio its noise floor, and
@@ -241,7 +245,6 @@ class PocketSphinxRecognizer:
         samples = np.frombuffer(pcm, dtype="<i2")
         suppressed = self.suppresses(pcm)
         if suppressed:
-            log.debug("steady background under the speech: suppressing it")
             samples = self.denoiser.denoise(samples)
         self._grammar.activate_search("commands-after-residue" if suppressed else "commands")
         return self._with_noise_floor(samples), suppressed
