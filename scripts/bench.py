@@ -120,7 +120,9 @@ def child(kind: str, args: argparse.Namespace) -> dict:
         return {"cpu_s": time.process_time() - start, "work": sum(len(p) for p in pcms) / 32000,
                 "sample": texts[:2]}
     if stage == "mqtt":
-        return _mqtt_child(side, args)
+        from bench_mqtt import publish_cost
+
+        return publish_cost(side, args.port, args.commands)
     raise SystemExit(f"unknown stage {kind}")
 
 
@@ -173,61 +175,6 @@ def _our_recognizer(stage: str, settings, language):
         settings = settings.with_overrides(speech={"engine": "pocketsphinx"})
     recognizer = build_recognizer(settings, language)
     return lambda pcm: recognizer.transcribe(pcm).text
-
-
-def _mqtt_child(side: str, args: argparse.Namespace) -> dict:
-    from assistant.config import DEFAULT_CONFIG_DIR, MqttSettings
-    from assistant.devices.registry import load_registry
-    from assistant.messages import Intent
-
-    settings = MqttSettings(host="127.0.0.1", port=args.port)
-    intents = [Intent("HassTurnOn", {"name": "kitchen_light"}), Intent("HassTurnOff", {"name": "kitchen_light"})]
-    payloads = ['{"state":"ON"}', '{"state":"OFF"}']
-    topic = "zigbee2mqtt/kitchen_light/set"
-    walls = []
-    if side == "raw":
-        import paho.mqtt.client as mqtt
-
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-raw-{os.getpid()}")
-        client.connect("127.0.0.1", args.port)
-        client.loop_start()
-        start = time.process_time()
-        for i in range(args.commands):
-            t0 = time.perf_counter()
-            client.publish(topic, payloads[i % 2], qos=1).wait_for_publish(5)
-            walls.append((time.perf_counter() - t0) * 1000)
-        cpu = time.process_time() - start
-        client.loop_stop()
-        client.disconnect()
-    else:
-        from assistant.adapters.mqtt import MqttClient
-        from assistant.dispatcher import Dispatcher
-
-        registry = load_registry(DEFAULT_CONFIG_DIR)
-        client = MqttClient(settings)
-        dispatcher = Dispatcher(registry, settings, _PublishOnly(client))
-        start = time.process_time()
-        for i in range(args.commands):
-            t0 = time.perf_counter()
-            dispatcher.dispatch([intents[i % 2]])
-            walls.append((time.perf_counter() - t0) * 1000)
-        cpu = time.process_time() - start
-        client.close()
-    return {"cpu_s": cpu, "work": args.commands, "wall_ms_p50": statistics.median(walls)}
-
-
-class _PublishOnly:
-    """Our MQTT client, minus the wait for device echoes (no bridge answers in this bench): the dispatcher
-    plans, validates, encodes and publishes at QoS 1 exactly as in a turn, like the bare paho side."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def get(self, timeout_s: float):
-        return None  # nothing to wait for
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
 
 
 # --- parent ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -141,6 +142,56 @@ def main() -> int:
         if proc is not None:
             proc.kill()
             proc.wait()
+
+
+def publish_cost(side: str, port: int, commands: int) -> dict:
+    """CPU (and wall p50) of publishing `commands` on/off commands at QoS 1 to a broker on `port`: bare paho
+    ("raw") or the dispatcher with our client ("ours"). For scripts/bench.py's mqtt stage."""
+    settings = MqttSettings(host="127.0.0.1", port=port)
+    intents = [Intent("HassTurnOn", {"name": "kitchen_light"}), Intent("HassTurnOff", {"name": "kitchen_light"})]
+    payloads = ['{"state":"ON"}', '{"state":"OFF"}']
+    topic = "zigbee2mqtt/kitchen_light/set"
+    walls = []
+    if side == "raw":
+        import paho.mqtt.client as mqtt
+
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-raw-{os.getpid()}")
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        start = time.process_time()
+        for i in range(commands):
+            t0 = time.perf_counter()
+            client.publish(topic, payloads[i % 2], qos=1).wait_for_publish(5)
+            walls.append((time.perf_counter() - t0) * 1000)
+        cpu = time.process_time() - start
+        client.loop_stop()
+        client.disconnect()
+    else:
+        registry = load_registry(DEFAULT_CONFIG_DIR)
+        client = MqttClient(settings)
+        dispatcher = Dispatcher(registry, settings, _PublishOnly(client))
+        start = time.process_time()
+        for i in range(commands):
+            t0 = time.perf_counter()
+            dispatcher.dispatch([intents[i % 2]])
+            walls.append((time.perf_counter() - t0) * 1000)
+        cpu = time.process_time() - start
+        client.close()
+    return {"cpu_s": cpu, "work": commands, "wall_ms_p50": statistics.median(walls)}
+
+
+class _PublishOnly:
+    """Our MQTT client, minus the wait for device echoes (no bridge answers in this bench): the dispatcher
+    plans, validates, encodes and publishes at QoS 1 exactly as in a turn, like the bare paho side."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def get(self, timeout_s: float):
+        return None  # nothing to wait for
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
 
 
 if __name__ == "__main__":
