@@ -106,7 +106,12 @@ PHONE_LOOP_DS = 2
 def fsg_transitions(fsm, residue_phones: int = 0) -> tuple[int, int, list[tuple]]:
     """The automaton as PocketSphinx FSG (start, final, transitions) with one final state and no null
     arcs: every arc into an accepting state is copied to the single final state. With residue_phones, new
-    start states let up to that many single-phone residue words come before the command."""
+    start states let up to that many single-phone residue words come before the command.
+
+    Decoder.create_fsg enters these probabilities without the language weight, so they barely steer the
+    search. Weighted as a JSGF file would be (x6.5), the 1/fan-out split cost exact commands on the
+    development set at equal rejection of other speech (clean 82.9 -> 82.1 %, 10 dB 74.6 -> 68.8 %); a
+    bias towards an optional "the" gained nothing either."""
     final = fsm.n_states
     arcs = list(fsm.arcs) + [(s, final, w) for s, t, w in fsm.arcs if t in fsm.finals]
     fanout = Counter(a[0] for a in arcs)
