@@ -15,13 +15,15 @@ from .language import PREVIOUS, Language
 log = logging.getLogger(__name__)
 
 _TARGET_SLOTS = ("name", "group", "area", "domain")
-_TEXT_SLOTS = ("fan_mode",)
-_SPELLINGS = {"nevermind": "never mind", "colour": "color", "percentage": "percent"}  # written forms only  # "speed three" -> "3": the schema wants the fan mode as text
+_TEXT_SLOTS = ("fan_mode",)  # "speed three" -> "3": the schema wants the fan mode as text
+_SPELLINGS = {"nevermind": "never mind", "colour": "color", "percentage": "percent"}  # written forms only
 
 
 def normalize(text: str) -> str:
     """Lowercase words and digits only: "Set it to 50%!" -> "set it to 50 percent"."""
     text = text.lower().replace("%", " percent ").replace("per cent", "percent")
+    # A sign before a number stays a word, so "-5 percent" matches nothing instead of 5 percent.
+    text = re.sub(r"[-\u2212\u2013+]\s*(?=\d)", lambda m: " minus " if m.group(0)[0] != "+" else " plus ", text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 2,700 -> 2700
     text = re.sub(r"[^a-z0-9']+", " ", text)
     return " ".join(_SPELLINGS.get(w, w) for w in text.split())
@@ -40,13 +42,30 @@ def match(language: Language, text: str) -> tuple[Intent, ...] | NotUnderstood:
     for intent in intents:
         if intent.slots.get("name") == PREVIOUS:
             previous = next((i for i in reversed(resolved) if any(k in i.slots for k in _TARGET_SLOTS[:3])), None)
-            if previous is None:
+            phrase = None if previous is None else _spoken_target(language, previous)
+            if phrase is None:
                 return NotUnderstood(text, f"'it' in {intent.text!r} does not refer to a device named before it")
-            slots = {k: v for k, v in intent.slots.items() if k != "name"}
-            slots.update({k: previous.slots[k] for k in _TARGET_SLOTS if k in previous.slots})
-            intent = Intent(intent.name, slots, intent.text)
+            # Said again with the name in place of "it", so "close it" after a light is what "close the
+            # kitchen light" is: not a command (it was a turn-off).
+            said = re.sub(r"\bit\b", phrase, intent.text)
+            again = _match_one(language, said)
+            if again is None:
+                return NotUnderstood(text, f"no command matches {said!r} ('it' is {phrase})")
+            intent = Intent(again.name, again.slots, intent.text)
         resolved.append(intent)
     return tuple(resolved)
+
+
+def _spoken_target(language: Language, intent: Intent) -> str | None:
+    """How the target of an earlier intent is said, to stand in for "it"."""
+    registry, slots = language.registry, intent.slots
+    if slots.get("name") in registry.devices:
+        return f"the {registry.devices[slots['name']].spoken}"
+    if slots.get("group") in registry.groups:
+        return f"the {registry.groups[slots['group']].spoken}"
+    if "area" in slots:
+        return f"all the lights in the {slots['area']}" if slots.get("domain") == "light" else None
+    return None
 
 
 def _match_pieces(language: Language, pieces: tuple[str, ...]) -> tuple[Intent, ...] | None:
