@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import REPO_ROOT
+from .config import DEFAULT_MODELS_DIR, REPO_ROOT
 from .errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -99,13 +99,29 @@ def is_present(entry: ModelEntry, models_dir: Path) -> bool:
     return path.is_file() and (entry.size_bytes is None or path.stat().st_size == entry.size_bytes)
 
 
+def is_intact(entry: ModelEntry, models_dir: Path) -> bool:
+    """Present and matching its sha256 pin (a folder was checked when it was unpacked)."""
+    if not is_present(entry, models_dir):
+        return False
+    return bool(entry.unpack_to) or sha256_of(installed_path(entry, models_dir)) == entry.sha256
+
+
+def models_command(action: str, models_dir: Path) -> str:
+    """The command line for `assistant models ACTION` on this models folder."""
+    default = {DEFAULT_MODELS_DIR.resolve()} | ({Path(os.environ["ASSISTANT_MODELS_DIR"]).resolve()}
+                                                if os.environ.get("ASSISTANT_MODELS_DIR") else set())
+    where = "" if Path(models_dir).resolve() in default else f" --models {models_dir}"
+    return f"assistant models{where} {action}"
+
+
 def require(name: str, models_dir: Path, manifest: Manifest | None = None) -> Path:
     """Path of an installed model, or a one-line error naming the fetch command."""
     entry = (manifest or load_manifest()).get(name)
     path = installed_path(entry, models_dir)
     if not is_present(entry, models_dir):
-        raise ModelError(f"model {entry.name} ({entry.file}) is missing from {models_dir}: "
-                         f"run 'assistant models fetch {entry.name}'")
+        problem = "is damaged (wrong size)" if path.is_file() else "is missing"
+        raise ModelError(f"model {entry.name} ({entry.file}) {problem} in {models_dir}: "
+                         f"run '{models_command(f'fetch {entry.name}', models_dir)}'")
     return path
 
 
@@ -129,8 +145,9 @@ class Fetcher:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def fetch(self, entry: ModelEntry) -> str:
-        """Returns 'present' or the source used; raises ModelError when every source fails."""
-        if is_present(entry, self.models_dir):
+        """Returns 'present' or the source used; raises ModelError when every source fails. A file whose
+        sha256 does not match its pin is fetched again."""
+        if is_intact(entry, self.models_dir):
             return "present"
         self.models_dir.mkdir(parents=True, exist_ok=True)
         problems = []

@@ -60,7 +60,9 @@ def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, s
     model = vosk_model_dir(settings)
     if is_vosk_model(model):
         return "vosk", f"Vosk model found at {model}"
-    return "pocketsphinx", f"no Vosk model at {model} (run 'assistant models fetch vosk-en-us-small')"
+    from .models import models_command
+
+    return "pocketsphinx", f"no Vosk model at {model} (run '{models_command('fetch vosk-en-us-small', settings.models_dir)}')"
 
 
 def build_recognizer(settings: Settings, language, engine: str | None = None) -> Recognizer:

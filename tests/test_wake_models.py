@@ -1,6 +1,8 @@
 """Wake-word detection with the real openWakeWord models on the committed TTS fixtures."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +13,9 @@ import pytest
 from assistant.adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
 from assistant.audio import WavSource
 from assistant.commands.wake import detect
-from assistant.config import WakeSettings, load_settings
+from assistant.config import DEFAULT_MODELS_DIR, WakeSettings, load_settings
 from assistant.errors import ModelError
+from assistant.models import models_command
 from assistant.wake import WakePolicy
 
 pytestmark = pytest.mark.models
@@ -102,8 +105,49 @@ def test_cli_json_and_bad_files_do_not_stop_the_others(tmp_path):
 
 
 def test_missing_model_names_the_fetch_command(tmp_path):
-    with pytest.raises(ModelError, match="assistant models fetch hey_jarvis"):
+    with pytest.raises(ModelError, match=f"is missing in {tmp_path}: run 'assistant models --models {tmp_path} fetch hey_jarvis'"):
         resolve_wake_words(["hey_jarvis"], tmp_path)
+    # the default folder needs no --models in the hint
+    assert models_command("fetch hey_jarvis", DEFAULT_MODELS_DIR) == "assistant models fetch hey_jarvis"
+
+
+def _damaged_copy(tmp_path: Path) -> Path:
+    """A copy of the models folder whose embedding model has a damaged stretch (same size) and whose
+    hey_jarvis model is gone."""
+    models = tmp_path / "models"
+    shutil.copytree(MODELS, models, ignore=shutil.ignore_patterns("vosk-*"))
+    damaged = bytearray((models / "embedding_model.onnx").read_bytes())
+    damaged[100:5000] = b"x" * 4900
+    (models / "embedding_model.onnx").write_bytes(bytes(damaged))
+    (models / "hey_jarvis_v0.1.onnx").unlink()
+    return models
+
+
+def test_a_damaged_feature_model_is_named_not_the_wake_word(tmp_path):
+    models = _damaged_copy(tmp_path)
+    with pytest.raises(ModelError, match=r"cannot load \S*embedding_model.onnx .*--models \S*models verify"):
+        OpenWakeWordScorer(resolve_wake_words(["alexa"], models), models)
+    with pytest.raises(ModelError, match=r"missing in \S*models: run 'assistant models --models \S* fetch hey_jarvis'"):
+        resolve_wake_words(["hey_jarvis"], models)
+
+
+def test_models_verify_fails_on_damage_and_fetch_repairs_it(tmp_path):
+    models = _damaged_copy(tmp_path)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "assistant", "models", *args], capture_output=True, text=True,
+                              cwd=ROOT, env={**os.environ, "ASSISTANT_MODEL_MIRROR": ""})
+
+    before = cli("verify", "--models", str(models))  # --models also after the action
+    assert before.returncode == 1 and "Traceback" not in before.stderr
+    status = {line.split()[0]: line.split()[2] for line in before.stdout.splitlines()[:-1]}
+    assert status["embedding"] == "DAMAGED" and status["hey_jarvis"] == "MISSING" and status["alexa"] == "sha256"
+    assert f"run 'assistant models --models {models} fetch'" in before.stdout
+    fetched = cli("--models", str(models), "fetch", "--mirror", str(MODELS), "--no-url", "embedding", "hey_jarvis")
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert "embedding: fetched from mirror" in fetched.stdout  # not "already present": same size, wrong bytes
+    after = cli("--models", str(models), "verify")
+    assert after.returncode == 0 and "DAMAGED" not in after.stdout and "MISSING" not in after.stdout
 
 
 def test_custom_model_by_path_and_bad_model_file(tmp_path):
@@ -111,7 +155,7 @@ def test_custom_model_by_path_and_bad_model_file(tmp_path):
     assert custom[0].name == "alexa_v0.1"
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
-    with pytest.raises(ModelError, match="cannot load wake-word model"):
+    with pytest.raises(ModelError, match=r"cannot load \S*broken.onnx .*assistant models verify"):
         OpenWakeWordScorer(resolve_wake_words([str(broken)], MODELS), MODELS)
     with pytest.raises(ModelError, match="unknown wake word"):
         resolve_wake_words(["hey_computer"], MODELS)

@@ -7,6 +7,7 @@ explicit feature-model paths (melspectrogram, embedding) from our models folder.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import types
 from collections import deque
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..messages import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, AudioFrame, WakeScores
-from ..models import Manifest, load_manifest, require
+from ..models import Manifest, load_manifest, models_command, require
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +133,12 @@ class OpenWakeWordScorer:
                 embedding_model_path=str(embedding.with_suffix(feature_suffix)),
             )
         except Exception as exc:  # onnxruntime raises its own types for corrupt files
-            names = ", ".join(str(w.path) for w in wake_words)
-            raise ModelError(f"cannot load wake-word model(s) {names}: {str(exc).splitlines()[0][:200]}") from None
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            # onnxruntime names the file it could not read; it may be a feature model, not a wake word
+            culprit = re.search(r"Load model from (\S+) failed", reason)
+            what = culprit.group(1) if culprit else "wake-word model(s) " + ", ".join(str(w.path) for w in wake_words)
+            raise ModelError(f"cannot load {what} ({reason[-160:]}); check the files with "
+                             f"'{models_command('verify', models_dir)}'") from None
         self._start_features: np.ndarray | None = None
         self._lean = not tflite and _known_internals()
         if self._lean:

@@ -6,18 +6,25 @@ import argparse
 from pathlib import Path
 
 from . import settings_from
-from ..models import fetch_models, installed_path, is_present, load_manifest, mirror_from_env, sha256_of, MIRROR_ENV
+from ..models import (MIRROR_ENV, fetch_models, installed_path, is_present, load_manifest, mirror_from_env,
+                      models_command, sha256_of)
 
 
 def register(sub, common) -> None:
     p = sub.add_parser("models", parents=[common], help="list, fetch and verify model files")
     msub = p.add_subparsers(dest="action", metavar="ACTION")
-    msub.add_parser("list", help="show each model, its licence and whether it is present")
-    f = msub.add_parser("fetch", help="fetch and verify models (default: all but optional ones)")
+    # --config/--models also after the action ("models verify --models DIR"); SUPPRESS keeps a value given
+    # before the action from being reset by the action's own default.
+    late = argparse.ArgumentParser(add_help=False)
+    late.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS, help="as before the action")
+    late.add_argument("--models", metavar="DIR", default=argparse.SUPPRESS, help="as before the action")
+    msub.add_parser("list", parents=[late], help="show each model, its licence and whether it is present")
+    f = msub.add_parser("fetch", parents=[late], help="fetch and verify models (default: all but optional ones)")
     f.add_argument("names", nargs="*", metavar="NAME")
     f.add_argument("--mirror", metavar="DIR", help=f"local folder holding model files (or ${MIRROR_ENV})")
     f.add_argument("--no-url", action="store_true", help="skip the official download URLs")
-    msub.add_parser("verify", help="recompute every present model's sha256")
+    msub.add_parser("verify", parents=[late],
+                    help="recompute every present model's sha256; fails when one is damaged or a needed one missing")
     p.set_defaults(func=run)
 
 
@@ -29,13 +36,26 @@ def run(args: argparse.Namespace) -> int:
         mirror = Path(args.mirror) if args.mirror else mirror_from_env()
         fetch_models(args.names, settings.models_dir, mirror, try_urls=not args.no_url)
         return 0
-    bad = 0
+    rows, bad = [], 0
     for entry in manifest.models.values():
-        present = is_present(entry, settings.models_dir)
-        status = "present" if present else ("missing (optional)" if entry.optional else "missing")
-        if action == "verify" and present and not entry.unpack_to:
-            ok = sha256_of(installed_path(entry, settings.models_dir)) == entry.sha256
-            status = "sha256 ok" if ok else "SHA256 MISMATCH: run 'assistant models fetch' again"
-            bad += not ok
-        print(f"{entry.name:18} {entry.kind:10} {status:12} {entry.licence}")
-    return 1 if bad else 0
+        path = installed_path(entry, settings.models_dir)
+        if is_present(entry, settings.models_dir):
+            status = "present"
+            if action == "verify" and not entry.unpack_to:
+                ok = sha256_of(path) == entry.sha256
+                status = "sha256 ok" if ok else "DAMAGED (sha256 mismatch)"
+                bad += not ok
+        elif path.is_file():
+            status = "DAMAGED (wrong size)"
+            bad += 1
+        else:
+            status = "missing (optional)" if entry.optional else "MISSING"
+            bad += not entry.optional
+        rows.append((entry.name, entry.kind, status, entry.licence))
+    width = max(len(r[2]) for r in rows)
+    for name, kind, status, licence in rows:
+        print(f"{name:18} {kind:10} {status:{width}}  {licence}")
+    if bad and action == "verify":
+        print(f"{bad} model file(s) missing or damaged: run '{models_command('fetch', settings.models_dir)}'")
+        return 1
+    return 0
