@@ -22,7 +22,7 @@ from .config import MqttSettings
 from .devices.catalog import DeviceKind
 from .devices.planner import Plan, Query, plan
 from .devices.registry import Registry
-from .devices.reported import MAX_STATE_BYTES, clean_state
+from .devices.reported import MAX_STATE_BYTES, clean_state, confirms
 from .devices.units import brightness_to_percent
 from .errors import BrokerError
 from .messages import DeviceCommand, DeviceOutcome, Intent, MqttMessage, Outcome
@@ -55,10 +55,14 @@ class DispatchResult(NamedTuple):
 
 
 class _Pending:
-    __slots__ = ("device", "target", "sent_at", "outcome")
+    """A device whose state echo is awaited: what was asked of it, and its state when it was asked."""
+    __slots__ = ("device", "target", "sent_at", "changes", "before", "seen", "outcome")
 
-    def __init__(self, device: str, target: str, sent_at: float):
+    def __init__(self, device: str, target: str, sent_at: float, changes: Mapping[str, Any],
+                 before: Mapping[str, Any]):
         self.device, self.target, self.sent_at = device, target, sent_at
+        self.changes, self.before = changes, before
+        self.seen: dict[str, Any] | None = None  # the last live report that did not show the change
         self.outcome: DeviceOutcome | None = None
 
 
@@ -69,7 +73,7 @@ class Dispatcher:
             log.info("using the registry's base topic %r (settings say %r)", registry.base_topic, settings.base_topic)
         self.registry = registry
         self.topics = Topics(registry.base_topic)
-        self.echo_timeout_s = min(settings.echo_timeout_ms, 2000) / 1000
+        self.echo_timeout_s = settings.echo_timeout_ms / 1000
         self.offline_queue_s = settings.offline_queue_ms / 1000
         self.where = f"{settings.host}:{settings.port}"
         self.client = client
@@ -152,7 +156,11 @@ class Dispatcher:
                 state = clean_state(self.registry.devices[route.name].spec, reported)
                 self._states[route.name] = state
                 if not message.retain:
-                    self._resolve(lambda p: p.device == route.name, Outcome.DONE, state=state)
+                    self._resolve(lambda p: p.device == route.name and confirms(p.changes, p.before, state),
+                                  Outcome.DONE, state=state)
+                    for p in self._pending:
+                        if p.device == route.name and p.outcome is None:
+                            p.seen = state
         elif route.kind == TopicKind.AVAILABILITY and route.name in self.registry.devices:
             online = parse_availability(message.payload)
             self._online[route.name] = online
@@ -212,8 +220,8 @@ class Dispatcher:
             return DispatchResult(the_plan.commands, (), self._failed(the_plan, problem) + the_plan.refused)
         the_plan = self.plan(intents)  # again: catching up may have brought newer states
         messages = tuple(encode_command(c, self.topics) for c in the_plan.commands)
-        answers = tuple(self._answer(q) for q in the_plan.queries)
         outcomes, published = self._send(the_plan, messages)
+        answers = tuple(self._answer(q) for q in the_plan.queries)  # after this turn's own changes
         return DispatchResult(the_plan.commands, published, outcomes + answers + the_plan.refused)
 
     def _failed(self, the_plan: Plan, detail: str) -> tuple[DeviceOutcome, ...]:
@@ -234,7 +242,8 @@ class Dispatcher:
             first = len(self._pending)
             while echoes and echoes[0][1] == command.device:
                 device, target = echoes.pop(0)
-                self._pending.append(_Pending(device, target, sent_at))
+                self._pending.append(_Pending(device, target, sent_at, command.changes,
+                                              dict(self._states.get(device, {}))))
             try:
                 self.client.publish(message)
             except BrokerError as exc:
@@ -265,8 +274,11 @@ class Dispatcher:
             missing, waited = Outcome.UNREACHABLE, f"no state echo within {self.echo_timeout_s * 1000:.0f} ms"
         else:
             missing, waited = Outcome.FAILED, f"broker unavailable at {self.where}: lost before the device answered"
-        outcomes = tuple(p.outcome or DeviceOutcome(p.device, missing, self._states.get(p.device, {}), waited)
-                         for p in self._pending)
+        outcomes = tuple(p.outcome or (
+            DeviceOutcome(p.device, Outcome.TIMEOUT, p.seen,
+                          f"it reported, but not the change, within {self.echo_timeout_s * 1000:.0f} ms")
+            if p.seen is not None else DeviceOutcome(p.device, missing, self._states.get(p.device, {}), waited))
+            for p in self._pending)
         self._pending = []
         return outcomes
 

@@ -172,3 +172,26 @@ def test_targets_expand_and_unknown_names_are_errors(registry):
         plan([Intent("HassTurnOn", {"name": "garage_door"})], registry, {})
     with pytest.raises(DeviceError, match="unknown area"):
         plan([Intent("HassTurnOn", {"area": "moon"})], registry, {})
+
+
+@pytest.mark.parametrize("changes, before, after, confirmed", [
+    ({"state": "ON"}, {"state": "OFF"}, {"state": "ON"}, True),
+    ({"state": "ON"}, {"state": "OFF"}, {"state": "OFF", "linkquality": 80}, False),  # a routine report
+    ({"state": "ON", "brightness": 128}, {}, {"state": "ON", "brightness": 127}, True),  # bulbs round
+    ({"state": "ON", "brightness": 128}, {}, {"state": "ON", "brightness": 254}, False),  # a late echo
+    ({"color_temp": 370}, {}, {"color_temp": 300}, False),
+    ({"brightness_step": 64}, {"brightness": 10}, {"brightness": 10}, True),  # a step has no value to check
+    ({"scene_recall": 1}, {}, {"state": "ON"}, True),
+    ({"fan_mode": "auto"}, {"fan_mode": "off"}, {"fan_mode": "auto", "fan_state": "ON"}, True),
+    ({"fan_mode": "3"}, {"fan_mode": "off"}, {"fan_mode": "off"}, False),
+    # blinds take seconds: moving towards the target answers, standing still does not
+    ({"state": "CLOSE"}, {"position": 100}, {"position": 60, "state": "OPEN"}, True),
+    ({"state": "CLOSE"}, {"position": 100}, {"position": 100, "battery": 80}, False),
+    ({"position": 40}, {"position": 0}, {"position": 41}, True),
+    ({"position": 40}, {"position": 0}, {"position": 0}, False),
+    ({"state": "STOP"}, {"position": 50}, {"position": 50}, True),
+])
+def test_which_reports_confirm_a_change(changes, before, after, confirmed):
+    from assistant.devices.reported import confirms
+
+    assert confirms(changes, before, after) is confirmed

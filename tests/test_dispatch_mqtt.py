@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 
 import pytest
@@ -223,3 +224,34 @@ def test_dispatcher_and_simulator_import_without_paho_or_amqtt():
             "print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_a_report_without_the_change_does_not_confirm_it(mosquitto, registry):
+    """No simulator: the light never acts on the command, but a routine report (link quality, the old
+    state) arrives while the dispatcher waits. That is not the light saying yes."""
+    settings = mqtt_settings(mosquitto, base_topic=registry.base_topic, echo_timeout_ms=600)
+    routine = MqttMessage(f"{registry.base_topic}/kitchen_light", '{"state": "OFF", "linkquality": 90}', 1, False)
+    with MqttClient(settings) as client, MqttClient(settings) as other:
+        dispatcher = Dispatcher(registry, settings, client)
+        timer = threading.Timer(0.15, other.publish, (routine,))
+        timer.start()
+        [outcome] = dispatcher.dispatch([Intent("HassTurnOn", {"name": "kitchen_light"})]).outcomes
+        timer.join()
+    assert outcome.outcome == Outcome.TIMEOUT and "not the change" in outcome.detail
+    assert outcome.state["state"] == "OFF"
+
+
+def test_a_question_after_a_command_sees_its_effect(home):
+    run(home, "HassTurnOff", name="kitchen_light")
+    result = home.dispatcher.dispatch([Intent("HassTurnOn", {"name": "kitchen_light"}),
+                                       Intent("HassGetState", {"name": "kitchen_light", "attribute": "state",
+                                                               "expected": "ON"})])
+    done, answer = result.outcomes
+    assert done.outcome == Outcome.DONE
+    assert (answer.outcome, answer.detail) == (Outcome.ANSWERED, "yes")
+
+
+def test_an_echo_timeout_over_two_seconds_is_kept(registry):
+    from assistant.config import MqttSettings
+
+    assert Dispatcher(registry, MqttSettings(echo_timeout_ms=10000)).echo_timeout_s == 10.0

@@ -54,3 +54,37 @@ def clean_state(spec: ModelSpec, reported: Mapping[str, Any]) -> dict[str, Any]:
             if x is not None and y is not None and 0 <= x <= 1 and 0 <= y <= 1:
                 out[key] = {"x": x, "y": y}
     return out
+
+
+# How far a reported value may sit from the one asked for and still confirm it: bulbs round brightness
+# and colour temperature, blinds report their position in steps.
+_TOLERANCE = {"brightness": 2, "color_temp": 3, "position": 2}
+_COVER_TARGET = {"OPEN": 100, "CLOSE": 0}
+
+
+def confirms(changes: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether a live state report shows the change asked for, so that a routine report (battery, link
+    quality) or a late echo of an earlier command does not count as the device's answer.
+
+    Lights, outlets and the purifier must report every absolute value asked for (steps and scenes have no
+    value to check: any report answers them). A blind takes seconds to travel, so it answers as soon as it
+    reports a position at or closer to its target than before."""
+    cover = "position" in after or "position" in before
+    for key, want in changes.items():
+        if cover and key in ("state", "position"):
+            target = _COVER_TARGET.get(want) if key == "state" else want
+            if target is None:
+                continue  # STOP: any report answers it
+            now, then = _number(after.get("position")), _number(before.get("position"))
+            if now is None:
+                return False
+            if abs(now - target) > _TOLERANCE["position"] and (then is None or abs(now - target) >= abs(then - target)):
+                return False
+        elif key in _TOLERANCE:
+            got = _number(after.get(key))
+            if got is None or abs(got - want) > _TOLERANCE[key]:
+                return False
+        elif key in ("state", "fan_mode", "fan_state"):
+            if str(after.get(key, "")).upper() != str(want).upper():
+                return False
+    return True
