@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -327,3 +329,22 @@ def test_voice_loop_keeps_running_while_the_broker_is_killed_and_restarted(house
     turn, _ = one_turn()
     assert [o.outcome for o in turn.outcomes] == [Outcome.DONE]
     assert simulator.bridge.states["kitchen_light"]["state"] == "OFF"
+
+
+def test_run_exits_1_when_a_change_did_not_happen(tmp_path, capsys):
+    """`assistant run` against a dead broker: the turn is reported failed per device, and scripts see it in
+    the exit status."""
+    import shutil
+
+    from assistant.cli import main
+    from assistant.config import DEFAULT_CONFIG_DIR
+
+    config = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    text = (config / "assistant.yaml").read_text()
+    (config / "assistant.yaml").write_text(re.sub(r"offline_queue_ms: \d+", "offline_queue_ms: 200", text))
+    wav = Path(__file__).parent / "fixtures" / "turns" / "activate_movie_night__joe.wav"
+    assert main(["run", "--config", str(config), "--broker", "127.0.0.1:1", str(wav)]) == 1
+    out, err = capsys.readouterr()
+    assert "failed (broker unavailable" in out and "did not happen" in err
+    assert main(["run", "--config", str(config), "--dry-run", str(wav)]) == 0

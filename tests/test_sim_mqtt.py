@@ -150,3 +150,17 @@ def test_devices_from_broker_builds_a_registry(sim, mosquitto, tmp_path, capsys)
     assert rebuilt.groups["downstairs_lights"].members == ("kitchen_light", "living_room_lamp")
     assert "movie_night" in rebuilt.scenes
     assert "kitchen light" in capsys.readouterr().out
+
+
+def test_devices_from_broker_keeps_an_existing_file_unless_forced(sim, mosquitto, tmp_path, capsys):
+    from assistant.cli import main
+
+    base, simulator, client = sim
+    hand_made = tmp_path / "devices.yaml"
+    hand_made.write_text("# my names for things\n", encoding="utf-8")
+    args = ["devices", "--from-broker", "--broker", f"{mosquitto.host}:{mosquitto.port}", "--base-topic", base,
+            "--write", str(hand_made)]
+    assert main(args) == 1
+    assert "exists" in capsys.readouterr().err and hand_made.read_text() == "# my names for things\n"
+    assert main(args + ["--force"]) == 0
+    assert "kitchen_light" in hand_made.read_text()

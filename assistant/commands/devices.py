@@ -42,6 +42,7 @@ def register(sub, common) -> None:
     p.add_argument("--from-broker", action="store_true",
                    help="read bridge/devices and bridge/groups from a running Zigbee2MQTT (or 'assistant simulate')")
     p.add_argument("--write", metavar="FILE", help="with --from-broker: save the registry as this devices.yaml")
+    p.add_argument("--force", action="store_true", help="with --write: replace an existing file")
     p.add_argument("--base-topic", help="Zigbee2MQTT base topic (default: settings, zigbee2mqtt)")
     add_broker_args(p)
     p.set_defaults(func=run)
@@ -94,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
             path = Path(args.write)
             if path.is_dir():
                 path = path / "devices.yaml"
+            if path.exists() and not args.force:
+                raise AssistantError(f"{path} exists, and its extra names, comments and scene states would be lost; "
+                                     "write to another file and merge, or add --force")
             try:
                 path.write_text(text, encoding="utf-8")
             except OSError as exc:

@@ -9,10 +9,15 @@ import time
 
 from . import settings_from, wav_sources
 from .devices import add_broker_args, broker_settings
+from ..messages import Outcome
+
+_NOT_DONE = (Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.FAILED)
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("run", parents=[common], help="replay WAV files through the full voice loop")
+    p = sub.add_parser("run", parents=[common], help="replay WAV files through the full voice loop",
+                       epilog="Exit status 1 when a file could not be read or a device change or answer did not "
+                              "happen (unreachable, refused, unconfirmed, failed); 'not understood' is not an error.")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="JSON-lines events for every stage of every turn")
     p.add_argument("--dry-run", action="store_true", help="print the MQTT messages instead of publishing")
@@ -44,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     assistant = build(settings, mqtt, say=lambda s: print(s, file=sys.stderr))
     emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)
     failed: list[str] = []
+    undone = 0
     try:
         for name, source in wav_sources(args.files, failed):
             frames = paced(source) if args.realtime else iter(source)
@@ -55,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
                     if args.dry_run:
                         for m in turn.messages:
                             print(f"    would publish {m.topic} {m.payload}")
+            undone += sum(o.outcome in _NOT_DONE for turn in turns for o in turn.outcomes)
     finally:
         assistant.close()
-    return 1 if failed else 0
+    if undone:
+        print(f"{undone} device change(s) or answer(s) did not happen", file=sys.stderr)
+    return 1 if failed or undone else 0
