@@ -239,6 +239,10 @@ def load_settings(config_dir: Path | str | None = None, models_dir: Path | str |
                 raise doc.error("must be between 0 and 1", section, key)
         if section == "speech" and changes.get("denoise", "auto") not in ("auto", "off"):
             raise doc.error("expected auto or off", section, "denoise")
+        if section == "speech" and changes.get("engine", "auto") not in ("auto", "vosk", "pocketsphinx"):
+            raise doc.error("expected auto, vosk or pocketsphinx", section, "engine")
+        if section == "mqtt" and "port" in changes and not 0 < changes["port"] < 65536:
+            raise doc.error("expected a port number, 1-65535", section, "port")
         if section == "wake":
             wake = replace(current, **changes)
             if wake.noisy_threshold > wake.threshold:

@@ -258,3 +258,13 @@ def test_sentence_loader_gives_config_error_with_file_and_line(workdir, text):
         language.language_from_file(path, REGISTRY)
     except ConfigError as exc:
         assert_config_error_names_file_and_line(exc, path)
+
+
+@pytest.mark.parametrize("text, problem", [("speech:\n  engine: whisper\n", "expected auto, vosk or pocketsphinx"),
+                                           ("mqtt:\n  port: 99999\n", "expected a port number")])
+def test_settings_that_would_only_fail_later_fail_at_load_with_their_line(workdir, text, problem):
+    folder = _config_dir(workdir, "settings", text)
+    with pytest.raises(ConfigError, match=problem) as err:
+        load_settings(folder)
+    assert_config_error_names_file_and_line(err.value, folder / "assistant.yaml")
+    assert str(err.value).startswith(f"{folder / 'assistant.yaml'}:2: ")
