@@ -159,6 +159,10 @@ def test_relative_changes_use_state_and_clamp(registry):
     assert dict(p.commands[0].changes) == {"color_temp": 250}  # 4346 K would be 230 mired: clamped
     p = plan([Intent("HassLightSet", {"name": "desk_lamp", "brightness_step": -25})], registry, {})
     assert dict(p.commands[0].changes) == {"brightness_step": -64}  # state unknown: the device does the sum
+    p = plan([Intent("HassLightSet", {"name": "desk_lamp", "brightness_step": 25})], registry, {})
+    assert dict(p.commands[0].changes) == {"brightness_step_onoff": 64}  # and brighter switches an off lamp on
+    lamp = registry.devices["desk_lamp"].spec
+    assert apply_set("desk_lamp", lamp, default_state(lamp), '{"brightness_step_onoff": 64}').state["state"] == "ON"
 
 
 def test_targets_expand_and_unknown_names_are_errors(registry):

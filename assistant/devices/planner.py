@@ -50,7 +50,7 @@ class Plan:
 def validate_changes(spec: ModelSpec, changes: Mapping[str, Any], name: str) -> None:
     """Every key is a writable attribute of the model (or a step/scene key) and every value is in range."""
     for key, value in changes.items():
-        if key in ("brightness_step", "color_temp_step"):
+        if key in ("brightness_step", "brightness_step_onoff", "color_temp_step"):
             ok = isinstance(value, int) and -254 <= value <= 254
         elif key == "color":
             ok = spec.has("color") and isinstance(value, dict) and set(value) == {"x", "y"}
@@ -93,7 +93,9 @@ def _target(intent: Intent, registry: Registry) -> tuple[str | None, tuple[Devic
 def _relative_brightness(state: Mapping[str, Any] | None, step_percent: int) -> dict[str, Any]:
     delta = round(step_percent * 254 / 100)
     if not state or "brightness" not in state:
-        return {"brightness_step": clamp(delta, -254, 254)}
+        # The device does the sum. Brighter also switches an off lamp on, as it does when the state is known
+        # (a plain brightness_step leaves an off lamp off); dimmer never switches one off.
+        return {"brightness_step_onoff" if delta > 0 else "brightness_step": clamp(delta, -254, 254)}
     if state.get("state") == "ON":
         return {"brightness": clamp(state["brightness"] + delta, 1, 254)}
     return {"state": "ON", "brightness": clamp(delta, 1, 254)} if delta > 0 else {"state": "OFF"}
