@@ -348,3 +348,41 @@ def test_run_exits_1_when_a_change_did_not_happen(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "failed (broker unavailable" in out and "did not happen" in err
     assert main(["run", "--config", str(config), "--dry-run", str(wav)]) == 0
+
+
+def test_a_subscription_made_while_the_client_connects_is_not_lost(mosquitto_binary, tmp_path):
+    """subscribe() from the main thread while paho's thread is inside on_connect (held there on purpose):
+    the new topic must still be subscribed, not only remembered for the next reconnection."""
+    from assistant.adapters import mosquitto
+    from assistant.config import MqttSettings
+
+    port = mosquitto.free_port()
+    settings = MqttSettings(port=port, reconnect_min_ms=100, reconnect_max_ms=200)
+    client = MqttClient(settings, required=False)  # no broker yet
+    client.subscribe("race/a")
+    inside = threading.Event()
+    paho_subscribe = client._client.subscribe
+
+    def held(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():  # on_connect, in paho's thread
+            inside.set()
+            time.sleep(0.5)
+        return paho_subscribe(*args, **kwargs)
+
+    client._client.subscribe = held
+    proc, _ = mosquitto.start(mosquitto_binary, ["allow_anonymous true"], tmp_path, port)
+    try:
+        assert inside.wait(10)
+        client.subscribe("race/b")
+        with MqttClient(settings) as publisher:
+            publisher.publish(MqttMessage("race/b", "B", 1))
+            deadline = time.monotonic() + 3
+            got = []
+            while "race/b" not in got and time.monotonic() < deadline:
+                message = client.get(0.1)
+                if message is not None:
+                    got.append(message.topic)
+        assert "race/b" in got
+    finally:
+        client.close()
+        mosquitto.stop(proc)

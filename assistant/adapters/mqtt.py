@@ -170,18 +170,20 @@ class MqttClient:
             elif self._down_since is not None:
                 log.debug("MQTT broker at %s refused the reconnection (%s); retrying", self.where, reason_code)
             return
-        with self._lock:
-            topics = list(self._subscriptions.items())
-        if topics:
-            client.subscribe(topics)
-        self._connack = None
         if self._down_since is not None:
             log.warning("MQTT broker at %s is back after %.1f s", self.where, time.monotonic() - self._down_since)
             self._down_since = None
-        self.connections += 1
-        if self._report_connections:  # readers learn of it in order with the messages around it
-            self._queue.put(MqttMessage(CONNECTED_TOPIC, "", 0, False))
-        self._online.set()
+        # Under the lock until online: a subscribe() in between would otherwise see "offline", leave its
+        # topic to this callback, and this callback would already have sent its list without it.
+        with self._lock:
+            topics = list(self._subscriptions.items())
+            if topics:
+                client.subscribe(topics)
+            self._connack = None
+            self.connections += 1
+            if self._report_connections:  # readers learn of it in order with the messages around it
+                self._queue.put(MqttMessage(CONNECTED_TOPIC, "", 0, False))
+            self._online.set()
         self._connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
