@@ -71,7 +71,8 @@ def msg(device, **payload): return {"topic": f"{BASE}/{device}/set", "payload": 
 
 
 # (sentence, intents, messages). Brightness percent -> round(p * 254 / 100); steps without a known state
-# go out as Zigbee2MQTT brightness_step (same rounding, halves to even); kelvin -> round(1e6 / K) mired,
+# go out as Zigbee2MQTT brightness_step_onoff up (an off lamp comes on) and brightness_step down (same
+# rounding, halves to even); kelvin -> round(1e6 / K) mired,
 # clamped to TRÅDFRI's 250-454; colours are the sRGB primaries' CIE xy (red 0.6401/0.33, green 0.3/0.6,
 # blue 0.15/0.06); colour-temperature steps without a known state start from the middle of the range
 # (352 mired = 2841 K): warmer -500 K -> 427 mired (+75), cooler +500 K -> 299 mired (-53).
@@ -107,18 +108,18 @@ COMMANDS: list[tuple[str, list, list]] = [
     ("turn the desk lamp to full brightness", [light("desk_lamp", brightness=100)],
      [msg("desk_lamp", state="ON", brightness=254)]),
     ("make the bedroom light brighter", [light("bedroom_light", brightness_step=25)],
-     [msg("bedroom_light", brightness_step=64)]),
+     [msg("bedroom_light", brightness_step_onoff=64)]),
     ("make the kitchen light a bit dimmer", [light("kitchen_light", brightness_step=-10)],
      [msg("kitchen_light", brightness_step=-25)]),
-    ("turn up the desk lamp", [light("desk_lamp", brightness_step=25)], [msg("desk_lamp", brightness_step=64)]),
+    ("turn up the desk lamp", [light("desk_lamp", brightness_step=25)], [msg("desk_lamp", brightness_step_onoff=64)]),
     ("turn down the bedroom lamp", [light("bedroom_light", brightness_step=-25)],
      [msg("bedroom_light", brightness_step=-64)]),
     ("brighten the living room lamp by thirty percent", [light("living_room_lamp", brightness_step=30)],
-     [msg("living_room_lamp", brightness_step=76)]),
+     [msg("living_room_lamp", brightness_step_onoff=76)]),
     ("dim the bedroom light by fifty percent", [light("bedroom_light", brightness_step=-50)],
      [msg("bedroom_light", brightness_step=-127)]),
     ("brighten the kitchen light a little", [light("kitchen_light", brightness_step=10)],
-     [msg("kitchen_light", brightness_step=25)]),
+     [msg("kitchen_light", brightness_step_onoff=25)]),
     ("set the bedroom light to cool white", [light("bedroom_light", color_temp_kelvin=4000)],
      [msg("bedroom_light", state="ON", color_temp=250)]),
     ("make the kitchen light warm white", [light("kitchen_light", color_temp_kelvin=2700)],
