@@ -11,10 +11,12 @@ TCP_QUICKACK itself, so a default broker does not add Nagle + delayed-ACK stalls
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,8 +45,10 @@ def start_mosquitto(nodelay: bool) -> tuple[subprocess.Popen, int]:
     if binary is None:
         raise SystemExit("mosquitto not found: install the Debian package 'mosquitto' (scripts/setup.sh does)")
     lines = ["allow_anonymous true"] + (["set_tcp_nodelay true"] if nodelay else [])
+    folder = Path(tempfile.mkdtemp(prefix="bench-mosquitto-"))
+    atexit.register(shutil.rmtree, folder, True)  # its config and log; every run left one behind
     try:
-        return mosquitto.start(binary, lines, Path(tempfile.mkdtemp(prefix="bench-mosquitto-")))
+        return mosquitto.start(binary, lines, folder)
     except BrokerError as exc:
         raise SystemExit(str(exc)) from None
 
