@@ -1,14 +1,15 @@
-"""WAV reading and conversion to 16 kHz mono int16, cutting audio into 80 ms frames, and the two level
-helpers the recognizer and the evaluation share (active speech RMS, pink noise).
+"""WAV reading and conversion to 16 kHz mono int16, and cutting audio into 80 ms frames.
 
 The reader parses RIFF chunks itself so it accepts every PCM flavour people have (8/16/24/32-bit int,
-32-bit float, WAVE_FORMAT_EXTENSIBLE) and reports anything else as one clear line.
+32-bit float, WAVE_FORMAT_EXTENSIBLE) and reports anything else as one clear line. It reads a file a
+block at a time, so replaying an hour-long recording needs no more memory than a short one.
 """
 
 from __future__ import annotations
 
 import struct
 from math import gcd
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -22,79 +23,66 @@ _FORMAT_NAMES = {0x0002: "MS ADPCM", 0x0006: "A-law", 0x0007: "mu-law", 0x0011: 
 MIN_RATE, MAX_RATE = 8000, 48000
 
 
-def _chunks(data: bytes, path: Path) -> dict[bytes, bytes]:
-    if len(data) < 12:
-        raise AudioError(f"{path}: empty or too short to be a WAV file ({len(data)} bytes)")
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise AudioError(f"{path}: not a WAV file (no RIFF/WAVE header)")
-    chunks: dict[bytes, bytes] = {}
-    pos = 12
-    while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
-        body = data[pos + 8:pos + 8 + size]
-        if cid == b"data" and len(body) < size:
-            # Truncated recordings are common (a recorder killed mid-write). Keep what is there only if
-            # the header did not promise far more than we have: that is a broken file, say so.
-            raise AudioError(f"{path}: truncated WAV: data chunk promises {size} bytes, file holds {len(body)}")
-        chunks.setdefault(cid, body)
-        pos += 8 + size + (size & 1)
-    return chunks
+BLOCK_S = 10  # a long file is read, converted and framed this many seconds at a time
 
 
-def _decode(body: bytes, fmt_tag: int, bits: int, channels: int, path: Path) -> np.ndarray:
-    """Return float32 samples in [-1, 1], shape (frames, channels)."""
-    width = bits // 8
-    usable = len(body) - len(body) % (width * channels)
-    body = body[:usable]
-    if fmt_tag == _FLOAT:
-        if bits == 32:
-            x = np.frombuffer(body, "<f4").astype(np.float32)
-        elif bits == 64:
-            x = np.frombuffer(body, "<f8").astype(np.float32)
-        else:
-            raise AudioError(f"{path}: unsupported float WAV with {bits}-bit samples; use 32-bit float")
-        x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
-    elif bits == 8:
-        x = (np.frombuffer(body, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif bits == 16:
-        x = np.frombuffer(body, "<i2").astype(np.float32) / 32768.0
-    elif bits == 24:
-        raw = np.frombuffer(body, np.uint8).reshape(-1, 3).astype(np.int32)
-        ints = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
-        ints = np.where(ints & 0x800000, ints - 0x1000000, ints)
-        x = ints.astype(np.float32) / 8388608.0
-    elif bits == 32:
-        x = np.frombuffer(body, "<i4").astype(np.float32) / 2147483648.0
-    else:
-        raise AudioError(f"{path}: unsupported sample size {bits} bits; use 8, 16, 24 or 32-bit PCM")
-    return x.reshape(-1, channels)
+@dataclass(frozen=True)
+class WavFormat:
+    """What a WAV header says, and where its samples are."""
+    tag: int
+    channels: int
+    rate: int
+    bits: int
+    offset: int  # of the first sample in the file
+    frames: int  # sample frames (one sample per channel)
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.bits // 8 * self.channels
 
 
-def convert(samples: np.ndarray, rate: int) -> np.ndarray:
-    """float32 (frames, channels) at `rate` -> int16 mono at 16 kHz."""
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
-    if rate != SAMPLE_RATE and len(mono):
-        from scipy.signal import resample_poly
-
-        g = gcd(rate, SAMPLE_RATE)
-        mono = resample_poly(mono, SAMPLE_RATE // g, rate // g).astype(np.float32)
-    return np.clip(np.round(mono * 32767.0), -32768, 32767).astype(np.int16)
-
-
-def read_wav(path: Path | str) -> np.ndarray:
-    """Read any PCM/float WAV and return 16 kHz mono int16 samples. Raises AudioError naming the file."""
-    path = Path(path)
+def _open(path: Path):
     try:
-        data = path.read_bytes()
+        return path.open("rb")
     except FileNotFoundError:
         raise AudioError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise AudioError(f"{path}: is a folder, not a WAV file") from None
     except OSError as exc:
         raise AudioError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    chunks = _chunks(data, path)
-    fmt = chunks.get(b"fmt ")
-    if fmt is None or len(fmt) < 16:
+
+
+def _chunks(f, path: Path) -> dict[bytes, tuple[int, int]]:
+    """Chunk id -> (offset of its body, size), by seeking: the samples themselves are not read."""
+    size_on_disk = f.seek(0, 2)
+    f.seek(0)
+    head = f.read(12)
+    if len(head) < 12:
+        raise AudioError(f"{path}: empty or too short to be a WAV file ({len(head)} bytes)")
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise AudioError(f"{path}: not a WAV file (no RIFF/WAVE header)")
+    chunks: dict[bytes, tuple[int, int]] = {}
+    pos = 12
+    while pos + 8 <= size_on_disk:
+        f.seek(pos)
+        cid, size = struct.unpack("<4sI", f.read(8))
+        held = max(0, min(size, size_on_disk - pos - 8))
+        if cid == b"data" and held < size:
+            # Truncated recordings are common (a recorder killed mid-write). Keep what is there only if
+            # the header did not promise far more than we have: that is a broken file, say so.
+            raise AudioError(f"{path}: truncated WAV: data chunk promises {size} bytes, file holds {held}")
+        chunks.setdefault(cid, (pos + 8, held))
+        pos += 8 + size + (size & 1)
+    return chunks
+
+
+def wav_format(f, path: Path) -> WavFormat:
+    """Read and check a WAV header. Raises AudioError naming the file and what to do."""
+    chunks = _chunks(f, path)
+    fmt_at, fmt_size = chunks.get(b"fmt ", (0, 0))
+    f.seek(fmt_at)
+    fmt = f.read(min(fmt_size, 64))
+    if len(fmt) < 16:
         raise AudioError(f"{path}: WAV has no valid 'fmt ' chunk")
     tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt)
     if tag == _EXTENSIBLE:
@@ -110,12 +98,102 @@ def read_wav(path: Path | str) -> np.ndarray:
         raise AudioError(f"{path}: unsupported channel count {channels}")
     if not MIN_RATE <= rate <= MAX_RATE:
         raise AudioError(f"{path}: sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
-    body = chunks.get(b"data")
-    if body is None:
+    if b"data" not in chunks:
         raise AudioError(f"{path}: WAV has no data chunk")
-    if len(body) < (bits // 8 or 1) * channels:
+    data_at, data_size = chunks[b"data"]
+    n = data_size // (bits // 8 * channels)
+    if n == 0:
         raise AudioError(f"{path}: WAV holds no audio samples")
-    return convert(_decode(body, tag, bits, channels, path), rate)
+    return WavFormat(tag, channels, rate, bits, data_at, n)
+
+
+def _decode(body: bytes, fmt: WavFormat, path: Path) -> np.ndarray:
+    """Return float32 samples in [-1, 1], shape (frames, channels)."""
+    bits = fmt.bits
+    if fmt.tag == _FLOAT:
+        x = np.frombuffer(body, "<f4" if bits == 32 else "<f8").astype(np.float32)
+        x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+    elif bits == 8:
+        x = (np.frombuffer(body, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif bits == 16:
+        x = np.frombuffer(body, "<i2").astype(np.float32) / 32768.0
+    elif bits == 24:
+        raw = np.frombuffer(body, np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
+        ints = np.where(ints & 0x800000, ints - 0x1000000, ints)
+        x = ints.astype(np.float32) / 8388608.0
+    else:
+        x = np.frombuffer(body, "<i4").astype(np.float32) / 2147483648.0
+    return x.reshape(-1, fmt.channels)
+
+
+def _to_int16(mono: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(mono * 32767.0), -32768, 32767).astype(np.int16)
+
+
+class Resampler:
+    """Any rate -> 16 kHz, fed in blocks of any size, with the same output as resampling it all at once.
+
+    Resampling each block on its own would treat its edges as silence and put a dip at every block
+    boundary (a click every 80 ms from a 48 kHz sound card). Here each block is resampled together with
+    `margin` samples of its neighbours, enough to cover the filter, and trimmed, so the output is held
+    back by `margin` input samples (under 1 ms at 48 kHz, 10 ms at 44.1 kHz)."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        g = gcd(rate, SAMPLE_RATE)
+        self.up, self.down = SAMPLE_RATE // g, rate // g
+        # resample_poly's filter reaches 10 * max(up, down) taps either side at the upsampled rate
+        reach = 10 * max(self.up, self.down) // self.up + 2
+        self.margin = 0 if self.up == self.down else self.down * -(-reach // self.down)
+        self._held = np.zeros(self.margin, np.float32)  # before the start: silence, as for a whole file
+
+    def push(self, mono: np.ndarray, last: bool = False) -> np.ndarray:
+        """float32 mono samples in; int16 16 kHz samples out (everything, once `last` is set)."""
+        if self.up == self.down:
+            return _to_int16(mono)
+        from scipy.signal import resample_poly
+
+        held = np.concatenate([self._held, mono.astype(np.float32)])
+        if last:
+            n = len(held) - self.margin
+            count = -(-n * self.up // self.down)
+            held = np.concatenate([held, np.zeros(self.margin, np.float32)])
+        else:
+            n = (len(held) - 2 * self.margin) // self.down * self.down
+            count = n * self.up // self.down
+        if n <= 0:
+            self._held = held
+            return np.zeros(0, np.int16)
+        first = self.margin * self.up // self.down
+        out = resample_poly(held, self.up, self.down)[first:first + count]
+        self._held = held[n:]
+        return _to_int16(out.astype(np.float32))
+
+
+def wav_blocks(path: Path | str, block_s: float | None = None) -> Iterator[np.ndarray]:
+    """A WAV file as consecutive blocks of 16 kHz mono int16, reading block_s seconds at a time: memory
+    stays that of one block whatever the file's length, and the blocks join into exactly what converting
+    the whole file at once gives."""
+    path = Path(path)
+    with _open(path) as f:
+        fmt = wav_format(f, path)
+        resampler = Resampler(fmt.rate)
+        step = max(1, int((block_s or BLOCK_S) * fmt.rate))
+        f.seek(fmt.offset)
+        for start in range(0, fmt.frames, step):
+            want = min(step, fmt.frames - start) * fmt.frame_bytes
+            body = f.read(want)
+            if len(body) < want:
+                raise AudioError(f"{path}: the file shrank while it was being read")
+            out = resampler.push(_decode(body, fmt, path).mean(axis=1), last=start + step >= fmt.frames)
+            if len(out):
+                yield out
+
+
+def read_wav(path: Path | str) -> np.ndarray:
+    """Read any PCM/float WAV and return 16 kHz mono int16 samples. Raises AudioError naming the file."""
+    return np.concatenate(list(wav_blocks(path)))
 
 
 def frames(samples: np.ndarray | bytes, start_ms: int = 0) -> Iterator[AudioFrame]:
@@ -149,18 +227,31 @@ class Reframer:
 
 
 class WavSource:
-    """A WAV file as an iterator of AudioFrames: the same interface as the microphone."""
+    """A WAV file as an iterator of AudioFrames: the same interface as the microphone.
+
+    The header is checked here, so a broken file is reported before anything runs; the samples are read
+    as the frames are taken, so a recording of hours costs no more memory than one of seconds."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.samples = read_wav(self.path)
+        with _open(self.path) as f:
+            self.format = wav_format(f, self.path)
 
     @property
     def duration_s(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
+        return self.format.frames / self.format.rate
 
     def __iter__(self) -> Iterator[AudioFrame]:
-        return frames(self.samples)
+        pending = np.zeros(0, np.int16)
+        start_ms = 0
+        for block in wav_blocks(self.path):
+            pending = np.concatenate([pending, block])
+            whole = len(pending) // FRAME_SAMPLES * FRAME_SAMPLES
+            yield from frames(pending[:whole], start_ms)
+            start_ms += whole * 1000 // SAMPLE_RATE
+            pending = pending[whole:]
+        if len(pending):
+            yield from frames(pending, start_ms)
 
 
 def pcm_of(frames_: Iterable[AudioFrame]) -> bytes:
@@ -175,43 +266,3 @@ def write_wav(path: Path | str, samples: np.ndarray, rate: int = SAMPLE_RATE) ->
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(np.asarray(samples, dtype=np.int16).tobytes())
-
-
-def pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS pink (1/f power) noise: white noise shaped in the frequency domain."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-    spectrum[1:] /= np.sqrt(f[1:])
-    spectrum[0] = 0
-    y = np.fft.irfft(spectrum, n)
-    return y / np.sqrt(np.mean(y ** 2))
-
-
-def active_rms(x: np.ndarray, hop: int = SAMPLE_RATE // 100, range_db: float = 35.0) -> float:
-    """RMS over the frames within range_db of the loudest frame (the speech, not the pauses)."""
-    n = max(1, len(x) // hop)
-    f = np.pad(x, (0, max(0, n * hop - len(x))))[: n * hop].reshape(n, hop)
-    power = np.mean(f ** 2, axis=1)
-    db = 10 * np.log10(power + 1e-20)
-    return float(np.sqrt(np.mean(power[db > db.max() - range_db])))
-
-
-def background(samples: np.ndarray) -> tuple[float, float]:
-    """(speech-to-background ratio in dB, unsteadiness of the background in dB) of one int16 clip.
-
-    The background is the quietest 30 % of its 20 ms frames; unsteadiness is the median, over 250 Hz
-    bands from 250 Hz to 6 kHz, of how much each band's level varies across those frames. A fan or hum is
-    about 2.5-3.5 dB (chance alone); voices or music behind the command are 5 dB and up."""
-    hop = SAMPLE_RATE // 50
-    x = np.asarray(samples, np.float64) / 32768.0
-    n = len(x) // hop
-    if n < 20:
-        return float("inf"), float("inf")  # too short to tell speech from background
-    f = x[: n * hop].reshape(n, hop)
-    level = 10 * np.log10(np.mean(f ** 2, axis=1) + 1e-12)
-    floor, quiet_cut = np.percentile(level, [10, 30])
-    snr = 20 * np.log10(active_rms(x) + 1e-12) - floor
-    quiet = f[level <= quiet_cut]
-    power = np.abs(np.fft.rfft(quiet * np.hanning(hop), axis=1)) ** 2  # 50 Hz bins
-    bands = 10 * np.log10(power[:, 5:120].reshape(len(quiet), -1, 5).mean(axis=2) + 1e-20)
-    return float(snr), float(np.median(bands.std(axis=0)))

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from assistant.audio import pink  # noqa: E402  (the one pink-noise generator)
+from assistant.levels import pink  # noqa: E402  (the one pink-noise generator)
 from voices import FLOOR_DBFS, SR, assemble, seed_of, synth, to_int16  # noqa: E402
 from human_speech import PS_TESTDATA, human_clips  # noqa: E402
 from wav_files import save, write_bad_set  # noqa: E402

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from assistant.audio import pink  # noqa: E402  (the one pink-noise generator)
+from assistant.levels import pink  # noqa: E402  (the one pink-noise generator)
 
 SR = 16000
 FLOOR_DBFS = -60.0

@@ -109,3 +109,75 @@ def test_reframer_matches_file_framing():
     filed = list(frames(audio))
     assert [f.pcm for f in live] == [f.pcm for f in filed[: len(live)]]
     assert [f.start_ms for f in live] == [f.start_ms for f in filed[: len(live)]]
+
+
+@pytest.mark.parametrize("rate,bits,channels", [(44100, 24, 2), (48000, 16, 2), (8000, 8, 1), (16000, 16, 1),
+                                                (22050, 32, 1)])
+def test_long_files_are_read_in_blocks_that_join_exactly(tmp_path, rate, bits, channels):
+    """Reading 0.3 s at a time gives, sample for sample, what resampling the whole file at once gives."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    from assistant.audio import wav_blocks
+
+    noise = np.random.default_rng(rate).uniform(-0.5, 0.5, (int(rate * 2.05), channels))
+    path = tmp_path / "long.wav"
+    path.write_bytes(wav_bytes(noise, rate, bits))
+    whole = read_wav(path)  # a single block: the file is shorter than BLOCK_S
+    blocks = list(wav_blocks(path, block_s=0.3))
+    assert len(blocks) == 7
+    assert np.array_equal(np.concatenate(blocks), whole)
+    if rate != 16000:  # and the single block is itself the plain whole-file conversion
+        stored = np.frombuffer(path.read_bytes()[44:], "<i2").reshape(-1, channels) if bits == 16 else None
+        if stored is not None:
+            mono = (stored.astype(np.float32) / 32768.0).mean(axis=1)
+            g = gcd(rate, 16000)
+            expected = resample_poly(mono, 16000 // g, rate // g).astype(np.float32)
+            assert np.array_equal(whole, np.clip(np.round(expected * 32767.0), -32768, 32767).astype(np.int16))
+
+
+def test_wav_source_streams_the_same_frames_as_a_whole_read(tmp_path, monkeypatch):
+    from assistant import audio
+
+    noise = np.random.default_rng(5).uniform(-0.5, 0.5, (int(44100 * 1.37), 2))
+    path = tmp_path / "x.wav"
+    path.write_bytes(wav_bytes(noise, 44100, 16))
+    monkeypatch.setattr(audio, "BLOCK_S", 0.25)  # blocks whose length is no multiple of a frame
+    source = audio.WavSource(path)
+    assert len(list(audio.wav_blocks(path))) == 6
+    streamed = list(source)
+    expected = list(frames(read_wav(path)))
+    assert [(f.pcm, f.start_ms) for f in streamed] == [(f.pcm, f.start_ms) for f in expected]
+    assert abs(source.duration_s - 1.37) < 1e-3
+
+
+def test_a_broken_file_is_reported_when_its_source_is_made_not_when_it_is_played(tmp_path):
+    from assistant.audio import WavSource
+
+    data = wav_bytes(tone(16000), 16000, 16)
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match="truncated"):
+        WavSource(path)
+
+
+@pytest.mark.parametrize("rate", [48000, 44100, 22050])
+def test_a_sound_card_stream_resamples_without_a_seam_at_each_block(rate):
+    """80 ms blocks from a card that cannot do 16 kHz come out as if the whole stream were resampled at
+    once (resampling each block alone dipped at every block edge)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    from assistant.audio import Resampler
+
+    x = np.random.default_rng(rate).uniform(-0.5, 0.5, rate * 2).astype(np.float32)
+    resampler = Resampler(rate)
+    block = rate * 80 // 1000
+    out = np.concatenate([resampler.push(x[i:i + block]) for i in range(0, len(x), block)])
+    g = gcd(rate, 16000)
+    whole = resample_poly(x, 16000 // g, rate // g).astype(np.float32)
+    whole = np.clip(np.round(whole * 32767.0), -32768, 32767).astype(np.int16)
+    assert len(whole) - len(out) == resampler.margin * resampler.up // resampler.down  # held back, not lost
+    assert np.array_equal(out, whole[: len(out)])

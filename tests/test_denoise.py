@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from assistant.adapters.pocketsphinx import DENOISE_BELOW_SNR_DB, STEADY_BELOW_DB
-from assistant.audio import background, read_wav, write_wav
+from assistant.audio import read_wav, write_wav
+from assistant.levels import background
 from assistant.evaluate.noise import mix
 
 FIXTURES = Path(__file__).parent / "fixtures"

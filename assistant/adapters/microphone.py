@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..audio import Reframer, convert
+from ..audio import Reframer, Resampler
 from ..errors import AudioError
 from ..messages import SAMPLE_RATE, AudioFrame
 
@@ -163,6 +163,7 @@ class MicSource:
         if self._stream is None:
             self._open_with_retries()
         reframer = Reframer()
+        resampler: Resampler | None = None
         stalls = 0
         try:
             while True:
@@ -184,8 +185,10 @@ class MicSource:
                 if block is None:
                     return
                 if self._rate != SAMPLE_RATE:
+                    if resampler is None or resampler.rate != self._rate:
+                        resampler = Resampler(self._rate)
                     samples = np.frombuffer(block, np.int16).astype(np.float32) / 32768.0
-                    block = convert(samples, self._rate).tobytes()
+                    block = resampler.push(samples).tobytes()
                 yield from reframer.push(block)
         finally:
             self.close()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import active_rms, background, pink
+from ..levels import active_rms, background, pink
 from ..errors import ConfigError, ModelError, SpeechError
 from ..messages import SAMPLE_RATE, Transcript
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import active_rms, pink, read_wav
+from ..audio import read_wav
+from ..levels import active_rms, pink
 from ..errors import AudioError
 
 
