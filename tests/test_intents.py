@@ -200,6 +200,17 @@ def test_unknown_text_is_not_understood(language, text):
     assert result.reason
 
 
+def test_brightness_goes_up_and_down_by_turn_not_switch(language, grammar):
+    """"switch up" and "switch down" are not how people say it, and each is one vowel from "switch off" /
+    "switch on": the recogniser heard "switch up the kitchen lamp" as "switch off the kitchen lamp"."""
+    for text, step in (("turn up the kitchen light", 25), ("turn down the kitchen light", -25)):
+        [intent] = match(language, text)
+        assert intent.slots["brightness_step"] == step
+    for text in ("switch up the kitchen light", "switch down the kitchen light"):
+        assert isinstance(match(language, text), NotUnderstood)
+        assert not grammar.fsm.accepts(text.split())
+
+
 def test_random_junk_never_raises(language):
     rng = random.Random(11)
     vocabulary = "turn on off the and it kitchen light set to percent 50 % dim all lights blinds what is".split()
