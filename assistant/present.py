@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .devices.registry import Registry
-from .messages import EndReason, Interaction, Outcome
+from .devices.units import COLOR_HEX, brightness_to_percent, color_name_to_xy, mired_to_kelvin
+from .messages import DeviceCommand, EndReason, Interaction, Outcome
 
 
 def _spoken(registry: Registry, name: str) -> str:
@@ -56,20 +57,70 @@ def turn_line(registry: Registry, interaction: Interaction) -> str:
     return f"{when} heard {heard!r} -> {intents} -> {results}"
 
 
+def change_words(changes: Mapping[str, Any]) -> str:
+    """What a change did, in a few plain words: 'on', 'at 50 percent', 'closing', 'on speed 3'."""
+    words = []
+    state = changes.get("state")
+    if "position" in changes:
+        position = changes["position"]
+        words.append({0: "closing", 100: "opening"}.get(position, f"moving to {position} percent open"))
+    elif state in ("OPEN", "CLOSE", "STOP"):
+        words.append({"OPEN": "opening", "CLOSE": "closing", "STOP": "stopped"}[state])
+    elif state == "OFF":
+        words.append("off")
+    if "brightness" in changes:
+        words.append(f"at {brightness_to_percent(changes['brightness'])} percent")
+    step = changes.get("brightness_step", changes.get("brightness_step_onoff"))
+    if step is not None:
+        words.append("brighter" if step > 0 else "dimmer")
+    if "color_temp" in changes:
+        words.append(f"at {round(mired_to_kelvin(changes['color_temp']), -2)} kelvin")
+    if "color_temp_step" in changes:
+        words.append("warmer" if changes["color_temp_step"] > 0 else "cooler")  # more mired is warmer
+    if isinstance(changes.get("color"), Mapping):
+        xy = (changes["color"].get("x"), changes["color"].get("y"))
+        words.append(next((name for name in COLOR_HEX if color_name_to_xy(name) == xy), "a new colour"))
+    if "fan_mode" in changes:
+        mode = str(changes["fan_mode"])
+        words.append({"off": "off", "auto": "on auto"}.get(mode, f"on speed {mode}"))
+    if not words and state == "ON":
+        words.append("on")
+    return " and ".join(words) or "changed"
+
+
+def _did(registry: Registry, command: DeviceCommand) -> str:
+    changes = command.changes
+    if "scene_recall" in changes:
+        scene = next((s for s in registry.scenes.values()
+                      if s.group == command.device and s.scene_id == changes["scene_recall"]), None)
+        return f"{scene.spoken if scene else 'the'} scene on"
+    return f"{_spoken(registry, command.device)} {change_words(changes)}"
+
+
 def spoken_reply(registry: Registry, interaction: Interaction) -> str:
-    """What a speaker says back: short, plain, and honest about failures."""
+    """What a speaker says back: short and plain. It names each device and what it now does, so a
+    misheard command is noticed at once ("kitchen light off" when you asked for brighter), and it is
+    honest about what did not happen."""
     u = interaction.utterance
     if u is not None and u.ended_by is EndReason.NO_SPEECH:
         return "I didn't hear a command."
     if interaction.not_understood is not None:
         return "Sorry, I didn't understand."
-    answers = [o.detail for o in interaction.outcomes if o.outcome is Outcome.ANSWERED and o.detail]
+    done = {o.device for o in interaction.outcomes if o.outcome is Outcome.DONE}
+    said = []
+    for command in interaction.commands:
+        group = registry.groups.get(command.device)
+        covers = set(group.members) if group else {command.device}
+        if covers <= done:  # every device it reached confirmed; failures are said below
+            said.append(_did(registry, command))
+    said += [o.detail for o in interaction.outcomes if o.outcome is Outcome.ANSWERED and o.detail]
     failed = [_spoken(registry, o.device) for o in interaction.outcomes
               if o.outcome in (Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.FAILED)]
     if failed:
-        return f"Sorry, {' and '.join(failed)} did not respond."
-    if answers:
-        return ", ".join(answers) + "."
+        said.append(f"sorry, {' and '.join(failed)} did not respond")
+    if said:
+        text = ", ".join(said)
+        return text[0].upper() + text[1:] + "."
     if any(i.name == "HassNevermind" for i in interaction.intents):
         return "Okay."
     return "Done."
