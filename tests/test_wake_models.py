@@ -95,8 +95,10 @@ def test_cli_json_and_bad_files_do_not_stop_the_others(tmp_path):
     out = subprocess.run([sys.executable, "-m", "assistant", "wake", *files, "--json"], capture_output=True, text=True,
                          cwd=ROOT)
     assert out.returncode == 1
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert [Path(r["file"]).name for r in rows] == ["pos_hey_jarvis__joe.wav", "noise_pink1.wav"]
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [Path(r["file"]).name for r in lines] == [Path(f).name for f in files]  # every file, in order
+    assert [set(r) for r in lines if "error" in r] == [{"file", "error"}] * 3
+    rows = [r for r in lines if "error" not in r]
     assert rows[0]["detections"][0]["wake_word"] == "hey_jarvis" and 0.5 <= rows[0]["detections"][0]["score"] <= 1
     assert rows[1]["detections"] == [] and rows[1]["duration_s"] > 1
     errors = out.stderr.strip().splitlines()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..audio import WavSource
 from ..config import Settings, load_settings
@@ -15,13 +16,23 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None), getattr(args, "models", None))
 
 
-def wav_sources(names: list[str], failed: list[str]) -> Iterator[tuple[str, WavSource]]:
-    """Each readable WAV in turn; a broken one is reported in one line, added to `failed`, and skipped."""
+def report_bad_file(name: str, exc: Exception, as_json: bool, **extra: Any) -> None:
+    """A file that cannot be used: one line on stderr, and with --json one {"file", "error"} line on stdout
+    (plus `extra`, e.g. run's "event": "error"), so a reader of the JSON sees every file it asked for."""
+    print(f"error: {exc}", file=sys.stderr, flush=True)
+    if as_json:
+        print(json.dumps({**extra, "file": name, "error": str(exc)}), flush=True)
+
+
+def wav_sources(names: list[str], failed: list[str], as_json: bool = False,
+                **extra: Any) -> Iterator[tuple[str, WavSource]]:
+    """Each readable WAV in turn; a broken one is reported (see report_bad_file), added to `failed`, and
+    skipped, so one bad file never stops the others."""
     for name in names:
         try:
             source = WavSource(name)
         except AudioError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            report_bad_file(name, exc, as_json, **extra)
             failed.append(name)
             continue
         yield name, source

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     failed: list[str] = []
     undone = 0
     try:
-        for name, source in wav_sources(args.files, failed):
+        for name, source in wav_sources(args.files, failed, args.json, event="error"):
             frames = paced(source) if args.realtime else iter(source)
             turns = assistant.pipeline(emit, source=name).run(frames)
             if not args.json:

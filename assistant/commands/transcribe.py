@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import settings_from
-from ..audio import read_wav
-from ..errors import AudioError
+from . import settings_from, wav_sources
 from ..intents import load_language
 from ..speech import ENGINES, build_recognizer
 
@@ -23,18 +21,9 @@ def register(sub, common) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     recognizer = build_recognizer(settings, load_language(settings), args.engine)
-    failed = 0
-    for path in args.files:
-        try:
-            pcm = read_wav(path).tobytes()
-        except AudioError as exc:
-            failed += 1
-            if args.json:
-                print(json.dumps({"file": path, "error": str(exc)}), flush=True)
-            else:
-                print(f"{path}: error: {exc}", flush=True)
-            continue
-        t = recognizer.transcribe(pcm)
+    failed: list[str] = []
+    for path, source in wav_sources(args.files, failed, args.json):
+        t = recognizer.transcribe(source.samples.tobytes())
         rtf = round(t.cpu_s / t.audio_s, 4) if t.audio_s else 0.0
         record = {"file": path, "text": "" if t.rejected else t.text, "engine": t.engine,
                   "confidence": round(t.confidence, 3), "rtf": rtf}

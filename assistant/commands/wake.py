@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.mic:
         return _run_mic(args, scorer, policy)
     failed: list[str] = []
-    for i, (name, source) in enumerate(wav_sources(args.files, failed)):
+    for i, (name, source) in enumerate(wav_sources(args.files, failed, args.json)):
         if i:
             primed_ms = scorer.reset()
             policy.reset(-primed_ms)

@@ -1,0 +1,46 @@
+"""The command line as a person or a script meets it: errors, help texts, flags, streamed output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+GOOD_WAV = FIXTURES / "turns" / "turn_on_the_kitchen_light__joe.wav"
+BAD_WAV = FIXTURES / "bad" / "truncated.wav"
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("argv, extra", [
+    (["wake", "--json"], {}),
+    (["transcribe", "--json", "--engine", "pocketsphinx"], {}),
+    (["run", "--json", "--dry-run"], {"event": "error"}),
+])
+def test_a_bad_file_is_one_json_line_of_the_same_shape_in_every_command(tmp_path, capsys, argv, extra):
+    missing = tmp_path / "missing.wav"
+    files = [str(BAD_WAV), str(GOOD_WAV), str(missing)]
+    assert main(argv + files) == 1  # the bad files fail the command, at the end
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    errors = [r for r in rows if "error" in r]
+    assert [set(r) for r in errors] == [{*extra, "file", "error"}] * 2
+    assert [{k: r[k] for k in extra} for r in errors] == [extra] * 2
+    assert errors[0]["file"] == str(BAD_WAV) and errors[0]["error"].startswith(f"{BAD_WAV}: truncated WAV")
+    assert errors[1] == {**extra, "file": str(missing), "error": f"{missing}: no such file"}
+    assert [r["file"] for r in rows if "error" not in r][:1] == [str(GOOD_WAV)]  # the good file was not lost
+    said = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert said == [f"error: {r['error']}" for r in errors] and "Traceback" not in err
+
+
+@pytest.mark.models
+def test_transcribe_without_json_reports_a_bad_file_on_stderr_only(tmp_path, capsys):
+    missing = tmp_path / "missing.wav"
+    assert main(["transcribe", "--engine", "pocketsphinx", str(missing), str(GOOD_WAV)]) == 1
+    out, err = capsys.readouterr()
+    assert f"error: {missing}: no such file" in err.splitlines() and "missing.wav" not in out
+    assert [line.split(": ")[0] for line in out.splitlines()] == [str(GOOD_WAV)]
