@@ -44,3 +44,17 @@ def test_transcribe_without_json_reports_a_bad_file_on_stderr_only(tmp_path, cap
     out, err = capsys.readouterr()
     assert f"error: {missing}: no such file" in err.splitlines() and "missing.wav" not in out
     assert [line.split(": ")[0] for line in out.splitlines()] == [str(GOOD_WAV)]
+
+
+def _help(capsys, command: str) -> str:
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_says_what_each_command_does_without_broker(capsys):
+    demo = _help(capsys, "demo")
+    assert "default: an embedded broker in this process" in demo and "127.0.0.1:1883" not in demo
+    assert "default: no broker, a dry run" in _help(capsys, "evaluate")
+    assert "default from settings, 127.0.0.1:1883" in _help(capsys, "run")

@@ -23,7 +23,8 @@ def register(sub, common) -> None:
     p.add_argument("--input", metavar="N|NAME", help="microphone to use with --mic")
     p.add_argument("--json", action="store_true", help="JSON-lines events instead of readable lines")
     p.add_argument("--no-simulator", action="store_true", help="with --broker: drive real devices, simulate none")
-    add_broker_args(p)
+    add_broker_args(p, "use this MQTT broker instead of the demo's own (default: an embedded broker in this "
+                       "process on 127.0.0.1, a free port; the settings' broker is not used)")
     p.set_defaults(func=run)
 
 

@@ -17,8 +17,10 @@ from ..errors import AssistantError, BrokerError, ConfigError
 READ_TIMEOUT_S = 3.0
 
 
-def add_broker_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--broker", metavar="HOST:PORT", help="MQTT broker (default from settings, 127.0.0.1:1883)")
+def add_broker_args(p: argparse.ArgumentParser,
+                    broker_help: str = "MQTT broker (default from settings, 127.0.0.1:1883)") -> None:
+    """--broker and its credentials; broker_help says what the command does without --broker."""
+    p.add_argument("--broker", metavar="HOST:PORT", help=broker_help)
     p.add_argument("--username", help="MQTT user name")
     p.add_argument("--password", help="MQTT password (better: set $ASSISTANT_MQTT_PASSWORD, which 'ps' cannot show)")
     p.add_argument("--tls-ca", metavar="FILE", help="CA certificate for a TLS broker")

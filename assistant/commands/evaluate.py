@@ -29,7 +29,8 @@ def register(sub, common) -> None:
     p.add_argument("--jobs", type=int, metavar="N",
                    help="worker processes (default: one per CPU; dry run only; the figures do not depend on it)")
     p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
-    add_broker_args(p)
+    add_broker_args(p, "publish through this MQTT broker to simulated devices started on it (default: no "
+                       "broker, a dry run that only computes the messages)")
     p.set_defaults(func=run)
 
 
