@@ -58,3 +58,13 @@ def test_help_says_what_each_command_does_without_broker(capsys):
     assert "default: an embedded broker in this process" in demo and "127.0.0.1:1883" not in demo
     assert "default: no broker, a dry run" in _help(capsys, "evaluate")
     assert "default from settings, 127.0.0.1:1883" in _help(capsys, "run")
+
+
+@pytest.mark.parametrize("flags", [["--dry-run", "--broker", "127.0.0.1:1883"],
+                                   ["--broker", "127.0.0.1:1883", "--dry-run"]])
+def test_run_refuses_dry_run_together_with_a_broker(capsys, flags):
+    with pytest.raises(SystemExit) as stop:
+        main(["run", *flags, str(GOOD_WAV)])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("assistant run: error: argument ") and "not allowed with argument" in error

@@ -18,9 +18,11 @@ READ_TIMEOUT_S = 3.0
 
 
 def add_broker_args(p: argparse.ArgumentParser,
-                    broker_help: str = "MQTT broker (default from settings, 127.0.0.1:1883)") -> None:
-    """--broker and its credentials; broker_help says what the command does without --broker."""
-    p.add_argument("--broker", metavar="HOST:PORT", help=broker_help)
+                    broker_help: str = "MQTT broker (default from settings, 127.0.0.1:1883)",
+                    broker_group: argparse._MutuallyExclusiveGroup | None = None) -> None:
+    """--broker and its credentials; broker_help says what the command does without --broker, and
+    broker_group is a mutually exclusive group --broker joins (its rivals, e.g. --dry-run)."""
+    (broker_group or p).add_argument("--broker", metavar="HOST:PORT", help=broker_help)
     p.add_argument("--username", help="MQTT user name")
     p.add_argument("--password", help="MQTT password (better: set $ASSISTANT_MQTT_PASSWORD, which 'ps' cannot show)")
     p.add_argument("--tls-ca", metavar="FILE", help="CA certificate for a TLS broker")

@@ -20,11 +20,12 @@ def register(sub, common) -> None:
                               "happen (unreachable, refused, unconfirmed, failed); 'not understood' is not an error.")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="JSON-lines events for every stage of every turn")
-    p.add_argument("--dry-run", action="store_true", help="print the MQTT messages instead of publishing")
+    target = p.add_mutually_exclusive_group()  # a dry run publishes nowhere, so a broker would be ignored
+    target.add_argument("--dry-run", action="store_true", help="print the MQTT messages instead of publishing")
+    add_broker_args(p, broker_group=target)
     p.add_argument("--realtime", action="store_true", help="replay at 1x speed instead of as fast as possible")
     p.add_argument("--wake-word", action="append", metavar="NAME|PATH", help="wake word(s) (default from config)")
     p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
-    add_broker_args(p)
     p.set_defaults(func=run)
 
 
