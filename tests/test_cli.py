@@ -68,3 +68,26 @@ def test_run_refuses_dry_run_together_with_a_broker(capsys, flags):
     assert stop.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("assistant run: error: argument ") and "not allowed with argument" in error
+
+
+@pytest.mark.parametrize("value, host, port", [
+    ("[::1]:1883", "::1", 1883), ("[fd00::5]:8883", "fd00::5", 8883), ("[::1]", "::1", 1884),
+    ("broker.local:8883", "broker.local", 8883), ("127.0.0.1:1", "127.0.0.1", 1), ("mqtt-1", "mqtt-1", 1884),
+])
+def test_broker_takes_bracketed_ipv6_host_port_and_host_alone(value, host, port):
+    from assistant.commands.devices import parse_broker
+
+    assert parse_broker(value, default_port=1884) == (host, port)
+
+
+@pytest.mark.parametrize("value, says", [
+    ("[::1]:", "expected HOST:PORT, HOST or [IPv6]:PORT"), ("[::1", "expected HOST:PORT"),
+    ("[kitchen]:1883", "expected HOST:PORT"), ("host:0", "expected HOST:PORT"), ("host:65536", "expected HOST:PORT"),
+    ("host:", "expected HOST:PORT"), (":1883", "expected HOST:PORT"), ("two words", "expected HOST:PORT"),
+    ("mqtt://host:1883", "expected HOST:PORT"), ("", "expected HOST:PORT"),
+    ("::1:1883", "put an IPv6 address in brackets, e.g. [::1]:1883"),
+])
+def test_a_bad_broker_is_one_line_naming_the_flag_and_the_form(capsys, value, says):
+    assert main(["devices", "--from-broker", "--broker", value]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --broker {value!r}: {says}") and len(err.splitlines()) == 1

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     broker = simulator = assistant = None
     out = sys.stdout
     try:
-        if args.broker:
+        if args.broker is not None:
             mqtt = broker_settings(args, settings)
         else:
             from ..adapters.embedded_broker import EmbeddedBroker

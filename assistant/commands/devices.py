@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +17,7 @@ from ..config import MqttSettings, Settings
 from ..errors import AssistantError, BrokerError, ConfigError
 
 READ_TIMEOUT_S = 3.0
+_HOST_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")  # a host name or IPv4 address
 
 
 def add_broker_args(p: argparse.ArgumentParser,
@@ -30,15 +33,38 @@ def add_broker_args(p: argparse.ArgumentParser,
 
 def broker_settings(args: argparse.Namespace, settings: Settings) -> MqttSettings:
     mqtt = settings.mqtt
-    if args.broker:
-        host, sep, port = args.broker.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(f"--broker {args.broker!r}: expected HOST:PORT, e.g. 127.0.0.1:1883")
-        mqtt = dataclasses.replace(mqtt, host=host, port=int(port))
+    if args.broker is not None:
+        host, port = parse_broker(args.broker, mqtt.port)
+        mqtt = dataclasses.replace(mqtt, host=host, port=port)
     password = args.password or os.environ.get("ASSISTANT_MQTT_PASSWORD")
     changes = {k: v for k, v in (("username", args.username), ("password", password),
                                  ("tls_ca", args.tls_ca)) if v}
     return dataclasses.replace(mqtt, **changes)
+
+
+def parse_broker(value: str, default_port: int) -> tuple[str, int]:
+    """--broker's value: [IPv6]:PORT, [IPv6], HOST:PORT or HOST (then default_port) -> (host, port)."""
+    expected = f"--broker {value!r}: expected HOST:PORT, HOST or [IPv6]:PORT, e.g. 127.0.0.1:1883 or [::1]:1883"
+    if value.startswith("["):
+        address, closed, rest = value[1:].partition("]")
+        host, sep, port = address, rest[:1], rest[1:]
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            raise ConfigError(expected) from None
+        if not closed or rest[:1] not in ("", ":"):
+            raise ConfigError(expected)
+    else:
+        host, sep, port = value.partition(":")
+        if ":" in port and re.fullmatch(r"[0-9A-Fa-f:.%]+", value):
+            raise ConfigError(f"--broker {value!r}: put an IPv6 address in brackets, e.g. [::1]:1883")
+        if not _HOST_RE.match(host):
+            raise ConfigError(expected)
+    if not sep:
+        return host, default_port
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError(expected)
+    return host, int(port)
 
 
 def register(sub, common) -> None:

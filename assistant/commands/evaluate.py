@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     conditions = _conditions(args, dataset)
     jobs = args.jobs or os.cpu_count() or 1
     settings = settings_from(args).with_overrides(speech={"engine": args.engine})
-    mqtt = broker_settings(args, settings) if args.broker else None
+    mqtt = broker_settings(args, settings) if args.broker is not None else None
     started = time.perf_counter()
     simulator = None
     if mqtt is not None:
