@@ -211,6 +211,10 @@ def _coerce(doc: YamlDoc, section: str, key: str, value: Any, default: Any) -> A
 def load_settings(config_dir: Path | str | None = None, models_dir: Path | str | None = None) -> Settings:
     """Defaults, then <config_dir>/assistant.yaml if present. Unknown keys are errors, not ignored."""
     config_dir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
+    if not config_dir.is_dir():  # else each loader would report its own missing file, never the real cause
+        what = "is not a folder" if config_dir.exists() else "does not exist"
+        raise ConfigError(f"config folder {config_dir} {what}; give --config the folder that holds assistant.yaml, "
+                          f"devices.yaml and sentences/ (copy {DEFAULT_CONFIG_DIR} to start a new one)")
     env_models = os.environ.get("ASSISTANT_MODELS_DIR")
     settings = Settings(config_dir=config_dir, models_dir=Path(models_dir or env_models or DEFAULT_MODELS_DIR))
     path = config_dir / "assistant.yaml"

@@ -91,3 +91,15 @@ def test_a_bad_broker_is_one_line_naming_the_flag_and_the_form(capsys, value, sa
     assert main(["devices", "--from-broker", "--broker", value]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: --broker {value!r}: {says}") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["devices"], ["intent", "turn on the kitchen light"]])
+def test_a_missing_config_folder_is_named_with_the_fix(tmp_path, capsys, command):
+    folder = tmp_path / "no-such-config"
+    assert main([*command, "--config", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: config folder {folder} does not exist; give --config the folder that holds")
+    assert len(err.splitlines()) == 1 and "registry" not in err
+    (tmp_path / "file.yaml").write_text("wake: {}\n")
+    assert main([*command, "--config", str(tmp_path / "file.yaml")]) == 1
+    assert f"config folder {tmp_path / 'file.yaml'} is not a folder" in capsys.readouterr().err
