@@ -103,3 +103,14 @@ def test_a_missing_config_folder_is_named_with_the_fix(tmp_path, capsys, command
     (tmp_path / "file.yaml").write_text("wake: {}\n")
     assert main([*command, "--config", str(tmp_path / "file.yaml")]) == 1
     assert f"config folder {tmp_path / 'file.yaml'} is not a folder" in capsys.readouterr().err
+
+
+def test_simulate_without_a_broker_suggests_what_fits_simulate(capsys):
+    from assistant.adapters.mosquitto import free_port
+
+    port = free_port()  # nothing listens there
+    assert main(["simulate", "--broker", f"127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot reach MQTT broker at 127.0.0.1:{port} (") and len(err.splitlines()) == 1
+    assert "start Mosquitto there (scripts/setup.sh installs it" in err and "--embedded" in err
+    assert "assistant demo" not in err

@@ -6,6 +6,12 @@ import argparse
 
 from . import settings_from
 from .devices import add_broker_args, broker_settings
+from ..errors import BrokerError
+
+# The MQTT client's own hint suggests 'assistant demo', which brings its own simulator: no help to someone
+# who wants this bridge for their own assistant.
+_UNREACHABLE_HINT = ("start Mosquitto there (scripts/setup.sh installs it; config/mosquitto/ has an example "
+                     "configuration) or pass --broker HOST:PORT; --embedded runs a broker inside this process")
 
 
 def register(sub, common) -> None:
@@ -39,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
         mqtt = dataclasses.replace(mqtt, host=host, port=port, username=None, password=None, tls_ca=None)
     simulator = Simulator(registry, mqtt, args.unreachable)
     try:
-        simulator.start(wait_for_broker_s=max(0.0, args.wait_for_broker))
+        try:
+            simulator.start(wait_for_broker_s=max(0.0, args.wait_for_broker))
+        except BrokerError as exc:
+            raise _with_simulate_hint(exc) from None
         restored = f", restored {len(simulator.restored)} states" if simulator.restored else ""
         print(f"simulating {len(registry.devices)} devices under {registry.base_topic}/ on "
               f"{mqtt.host}:{mqtt.port}{restored}; Ctrl-C stops", flush=True)
@@ -51,3 +60,11 @@ def run(args: argparse.Namespace) -> int:
         if broker is not None:
             broker.stop()
     return 0
+
+
+def _with_simulate_hint(exc: BrokerError) -> BrokerError:
+    """An unreachable broker, with the fixes that fit simulate; any other broker error as it is."""
+    message = str(exc)
+    if not message.startswith("cannot reach MQTT broker"):
+        return exc
+    return BrokerError(f"{message.split('; ', 1)[0]}; {_UNREACHABLE_HINT}")
