@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,41 @@ def test_simulate_without_a_broker_suggests_what_fits_simulate(capsys):
     assert err.startswith(f"error: cannot reach MQTT broker at 127.0.0.1:{port} (") and len(err.splitlines()) == 1
     assert "start Mosquitto there (scripts/setup.sh installs it" in err and "--embedded" in err
     assert "assistant demo" not in err
+
+
+class _FlushedOnly(io.TextIOBase):
+    """A stdout that shows a reader only what was flushed, as a pipe to another program does."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.flushed = ""
+
+    def write(self, text: str) -> int:
+        self.pending.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.flushed += "".join(self.pending)
+        self.pending.clear()
+
+
+@pytest.mark.models
+def test_run_realtime_text_output_streams_each_turn_as_it_ends(monkeypatch):
+    """multi3: wakes at 1.0, 5.4 and 10.3 s. Each turn's line must be readable before the next wake word's audio
+    is even fed, not when the file ends (--realtime's pacing is replaced by a recorder: no waiting)."""
+    from assistant.commands import run as run_command
+
+    out = _FlushedOnly()
+    seen: list[tuple[int, int]] = []  # (frame end ms, turn lines a reader could see by then)
+
+    def recorded(frames):
+        for frame in frames:
+            seen.append((frame.end_ms, out.flushed.count(" heard '")))
+            yield frame
+
+    monkeypatch.setattr(run_command, "paced", recorded)
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["run", "--realtime", "--dry-run", str(FIXTURES / "turns" / "multi3__joe.wav")]) == 0
+    assert [n for ms, n in seen if ms in (80, 5360, 10240)] == [0, 1, 2]
+    out.flush()
+    assert out.flushed.count(" heard '") == 3 and out.flushed.rstrip().endswith("3 turn(s)")

@@ -9,7 +9,7 @@ import time
 
 from . import settings_from, wav_sources
 from .devices import add_broker_args, broker_settings
-from ..messages import Outcome
+from ..messages import Interaction, Outcome
 
 _NOT_DONE = (Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.FAILED)
 
@@ -49,19 +49,26 @@ def run(args: argparse.Namespace) -> int:
     mqtt = None if args.dry_run else broker_settings(args, settings)
     assistant = build(settings, mqtt, say=lambda s: print(s, file=sys.stderr))
     emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)
+
+    def show(turn: Interaction) -> None:
+        """Each turn's lines as soon as it ends (as --json streams its events), not when the file does."""
+        print("  " + turn_line(assistant.registry, turn))
+        if args.dry_run:
+            for m in turn.messages:
+                print(f"    would publish {m.topic} {m.payload}")
+        sys.stdout.flush()
+
+    on_turn = (lambda turn: None) if args.json else show
     failed: list[str] = []
     undone = 0
     try:
         for name, source in wav_sources(args.files, failed, args.json, event="error"):
             frames = paced(source) if args.realtime else iter(source)
-            turns = assistant.pipeline(emit, source=name).run(frames)
             if not args.json:
-                print(f"{name}: {len(turns)} turn(s), {source.duration_s:.1f} s of audio")
-                for turn in turns:
-                    print("  " + turn_line(assistant.registry, turn))
-                    if args.dry_run:
-                        for m in turn.messages:
-                            print(f"    would publish {m.topic} {m.payload}")
+                print(f"{name}: {source.duration_s:.1f} s of audio", flush=True)
+            turns = assistant.pipeline(emit, source=name, on_turn=on_turn).run(frames)
+            if not args.json:
+                print(f"  {len(turns)} turn(s)", flush=True)
             undone += sum(o.outcome in _NOT_DONE for turn in turns for o in turn.outcomes)
     finally:
         assistant.close()
