@@ -1,6 +1,6 @@
 """Typed settings, loaded once from defaults + config/assistant.yaml + CLI overrides, then passed down.
 
-Also home of `load_yaml`, which every config loader uses so an error can name file, line and key.
+`load_yaml` and `YamlDoc` (yamlfile.py) are imported from here by the registry and sentence loaders too.
 """
 
 from __future__ import annotations
@@ -11,93 +11,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from .errors import ConfigError
+from .yamlfile import YamlDoc, load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = REPO_ROOT / "config"
 DEFAULT_MODELS_DIR = REPO_ROOT / "models"
-
-
-# --------------------------------------------------------------------------- YAML with line numbers
-
-
-class YamlDoc:
-    """A parsed YAML document that remembers the line of every mapping key and list item."""
-
-    def __init__(self, path: Path, data: Any, lines: dict[tuple, int]):
-        self.path = path
-        self.data = data
-        self._lines = lines
-
-    def line(self, *key_path: Any) -> int | None:
-        for n in range(len(key_path), -1, -1):
-            line = self._lines.get(tuple(key_path[:n]))
-            if line is not None:
-                return line
-        return None
-
-    def error(self, message: str, *key_path: Any) -> ConfigError:
-        line = self.line(*key_path)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        key = ".".join(str(k) for k in key_path)
-        return ConfigError(f"{where}: {key + ': ' if key else ''}{message}")
-
-
-def _plain(node: yaml.Node, path: tuple, lines: dict[tuple, int], doc_path: Path) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError(f"{doc_path}:{key_node.start_mark.line + 1}: keys must be plain words")
-            key = key_node.value
-            if key in out:
-                raise ConfigError(f"{doc_path}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _plain(value_node, path + (key,), lines, doc_path)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, path + (i,), lines, doc_path) for i, item in enumerate(node.value)]
-    # Scalars: let the safe loader resolve the type (int, float, bool, null, str).
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def load_yaml(path: Path | str) -> YamlDoc:
-    """Parse a YAML file safely (never evaluates anything); errors name the file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.reader.ReaderError as exc:  # a control character: not a "marked" error, so find its line
-        line = text[: exc.position].count("\n") + 1
-        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
-        raise ConfigError(f"{path}:{line}: invalid YAML: control character {char!r} is not allowed") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    lines: dict[tuple, int] = {}
-    try:
-        data = {} if node is None else _plain(node, (), lines, path)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML value: {exc}") from None
-    return YamlDoc(path, data, lines)
-
-
-# --------------------------------------------------------------------------- settings
 
 
 @dataclass(frozen=True)
