@@ -72,14 +72,51 @@ def load_yaml(path: Path | str) -> YamlDoc:
         char = chr(exc.character) if isinstance(exc.character, int) else exc.character
         raise ConfigError(f"{path}:{line}: invalid YAML: control character {char!r} is not allowed") from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: invalid YAML: {exc.problem or exc}") from None
+        raise _marked_error(path, text, exc) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
     lines: dict[tuple, int] = {}
     try:
         data = {} if node is None else _plain(node, (), lines, path)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML value: {exc}") from None
+    except yaml.MarkedYAMLError as exc:  # e.g. a !!python/... tag the safe loader refuses
+        raise _marked_error(path, text, exc) from None
     return YamlDoc(path, data, lines)
+
+
+# PyYAML notices an unclosed bracket or quote only where the next key begins, a line or more later.
+_UNCLOSED = {"while parsing a flow sequence": "'['", "while parsing a flow mapping": "'{'",
+             "while scanning a quoted scalar": "quote"}
+
+
+def _marked_error(path: Path, text: str, exc: yaml.MarkedYAMLError) -> ConfigError:
+    """One line naming the line where the mistake is, which is not always where PyYAML noticed it."""
+    problem = exc.problem or exc.context or "not valid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return ConfigError(f"{path}: invalid YAML: {problem}")
+    opened = exc.context_mark
+    if exc.context in _UNCLOSED and opened is not None and opened.line < mark.line:
+        return ConfigError(f"{path}:{opened.line + 1}: invalid YAML: the {_UNCLOSED[exc.context]} opened on this line "
+                           f"is not closed ({problem} on line {mark.line + 1})")
+    start = _runaway_value_start(text, mark)
+    if start is not None:
+        return ConfigError(f"{path}:{start + 1}: invalid YAML: the value that starts on this line runs on to line "
+                           f"{mark.line + 1}, where {problem}; check its quotes and the next line's indentation")
+    return ConfigError(f"{path}:{mark.line + 1}: invalid YAML: {problem}")
+
+
+def _runaway_value_start(text: str, mark: yaml.Mark) -> int | None:
+    """The 0-based first line of a value spanning several lines that ends on the line where parsing failed:
+    a missing closing quote, or a key's value with an indented block under it, swallows the lines after it."""
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            if isinstance(token, yaml.ScalarToken):
+                last = token
+    except yaml.YAMLError:
+        pass  # the same mistake again: the tokens before it are what we wanted
+    if last is None or not last.start_mark.line < last.end_mark.line == mark.line:
+        return None
+    return last.start_mark.line
