@@ -231,7 +231,7 @@ def _bad_sentences(tmp_path: Path, replace: tuple[str, str]) -> Path:
 
 
 @pytest.mark.parametrize("old,new,problem", [
-    ('"<turn> on <anything>"', '"<turn> on (<anything>"', "cannot parse template"),
+    ('"<turn> on <anything>"', '"<turn> on (<anything>"', "unbalanced ( in template '<turn> on (<anything>': no )"),
     ('"<turn> on <anything>"', '"<turn> on {gadget:name}"', "unknown list {gadget}"),
     ('"<turn> on <anything>"', '"<turn> on <gizmo>"', "unknown rule <gizmo>"),
     ('"<turn> on <anything>"', '"<turn> on {device:colour}"', "unknown slot 'colour'"),
@@ -251,6 +251,21 @@ def test_malformed_sentence_file_names_file_line_and_problem(tmp_path, old, new,
     line = int(re.search(r"en\.yaml:(\d+)", message).group(1))
     source = (config / "sentences" / "en.yaml").read_text().splitlines()
     assert new.split("\n")[-2 if new.endswith("\n") else -1].strip()[:12] in "\n".join(source[line - 3:line + 1])
+
+
+@pytest.mark.parametrize("template, problem", [
+    ("turn on (the|a light", "unbalanced ( in template 'turn on (the|a light': no ) closes it"),
+    ("turn on the light]", "unbalanced ] in template 'turn on the light]': nothing opens it"),
+    ("turn on [the light)", "unbalanced [ in template 'turn on [the light)': closed by ) instead of ]"),
+    ("turn on () light", "empty () in template 'turn on () light'"),
+])
+def test_a_template_with_bad_brackets_is_one_line_with_file_and_line(tmp_path, template, problem):
+    config = _bad_sentences(tmp_path, ('"<turn> on <anything>"', f'"{template}"'))
+    path = config / "sentences" / "en.yaml"
+    line = path.read_text().splitlines().index(f'          - "{template}"') + 1
+    with pytest.raises(ConfigError) as err:
+        load_language(load_settings(config))
+    assert str(err.value) == f"{path}:{line}: intents.HassTurnOn.data.0.sentences.0: {problem}"
 
 
 def test_missing_sentence_file_says_how_to_fix(tmp_path):

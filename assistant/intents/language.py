@@ -125,10 +125,38 @@ def _parse(doc: YamlDoc, text: Any, *where: Any):
 
     if not isinstance(text, str) or not text.strip():
         raise doc.error(f"expected a sentence template, got {text!r}", *where)
+    problem = _bracket_problem(text)
+    if problem is not None:  # hassil's own message for these quotes its parser's internals
+        raise doc.error(problem, *where)
     try:
         return parse_sentence(text, keep_text=True)
-    except Exception as exc:  # hassil raises ParseError/ParseExpressionError with a readable message
-        raise doc.error(f"cannot parse template {text!r}: {exc}", *where) from None
+    except Exception as exc:
+        log.debug("hassil cannot parse %r: %r", text, exc)
+        raise doc.error(f"cannot parse template {text!r}; check its (a|b), [optional], {{list}} and <rule> parts",
+                        *where) from None
+
+
+_CLOSING = {"(": ")", "[": "]", "{": "}", "<": ">"}
+
+
+def _bracket_problem(text: str) -> str | None:
+    """What is wrong with a template's brackets ("unbalanced ( in template ..."), or None when they pair up."""
+    opened: list[tuple[str, int]] = []
+    for i, char in enumerate(text):
+        if char in _CLOSING:
+            opened.append((char, i))
+        elif char in _CLOSING.values():
+            if not opened:
+                return f"unbalanced {char} in template {text!r}: nothing opens it"
+            opener, at = opened.pop()
+            if _CLOSING[opener] != char:
+                return f"unbalanced {opener} in template {text!r}: closed by {char} instead of {_CLOSING[opener]}"
+            if not text[at + 1:i].strip():
+                return f"empty {opener}{char} in template {text!r}"
+    if opened:
+        opener = opened[-1][0]
+        return f"unbalanced {opener} in template {text!r}: no {_CLOSING[opener]} closes it"
+    return None
 
 
 def _walk(expression):
