@@ -300,3 +300,21 @@ def test_questions_and_cancel_stand_alone_in_the_recognizer_grammar(grammar):
     assert accepts("turn off the kitchen light and close the blinds".split())
     assert not accepts("turn off the kitchen light and is the kitchen light on".split())
     assert not accepts("open the blinds and never mind".split())
+
+
+def test_speech_language_picks_the_sentence_file_as_documented(tmp_path):
+    """The missing-file error tells people to set speech.language: it must exist, do what the README says,
+    and be documented in config/assistant.yaml like every other key."""
+    config = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    (config / "sentences" / "en.yaml").rename(config / "sentences" / "house.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_language(load_settings(config))
+    assert f"set speech.language in {config / 'assistant.yaml'}" in str(err.value)
+    (config / "assistant.yaml").write_text("speech:\n  language: house\n")
+    assert load_language(load_settings(config)).path == config / "sentences" / "house.yaml"
+    readme = (DEFAULT_CONFIG_DIR.parent / "README.md").read_text()
+    assert "`speech.language` in `assistant.yaml` (default `en`) only picks the file" in readme
+    settings_file = (DEFAULT_CONFIG_DIR / "assistant.yaml").read_text()
+    speech = settings_file.split("\nspeech:\n")[1].split("\n\n")[0]
+    assert re.search(r"^  language: en +# the sentence file is sentences/<language>\.yaml", speech, re.M)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, YamlDoc, load_yaml
+from ..config import DEFAULT_CONFIG_DIR, Settings, YamlDoc, load_yaml
 from ..devices.catalog import DeviceKind
 from ..devices.registry import Registry, load_registry
 from ..errors import ConfigError
@@ -52,8 +52,9 @@ def load_language(settings: Settings) -> Language:
     registry = load_registry(config_dir)
     path = config_dir / "sentences" / f"{settings.speech.language}.yaml"
     if not path.exists():
-        raise ConfigError(f"{path}: no sentence file for language {settings.speech.language!r}; "
-                          f"copy config/sentences/en.yaml there or set speech.language")
+        raise ConfigError(f"{path}: no sentence file for speech.language {settings.speech.language!r}; copy "
+                          f"{DEFAULT_CONFIG_DIR / 'sentences' / 'en.yaml'} there, or set speech.language in "
+                          f"{config_dir / 'assistant.yaml'} (it picks sentences/<language>.yaml)")
     return language_from_file(path, registry)
 
 
