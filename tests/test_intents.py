@@ -15,6 +15,7 @@ from assistant.config import DEFAULT_CONFIG_DIR, load_settings
 from assistant.errors import ConfigError
 from assistant.intents import load_language, match
 from assistant.intents.grammar import STANDALONE_INTENTS, build_grammar
+from assistant.intents.matcher import MAX_PARTS
 from assistant.intents.numbers import number_words
 from assistant.messages import NotUnderstood
 
@@ -137,6 +138,10 @@ def test_everything_the_grammar_produces_is_understood(language, grammar):
             words.append(word)
         text = " ".join(words)
         result = match(language, text)
+        if isinstance(result, NotUnderstood) and text.count(" and ") >= MAX_PARTS:
+            # The grammar chains any number of commands; the matcher takes at most MAX_PARTS.
+            assert result.reason.startswith("too many commands in one sentence"), f"{text!r}: {result.reason}"
+            continue
         if isinstance(result, NotUnderstood):
             # The one thing the grammar cannot see: what "it" is. After a command that named no device
             # ("never mind and dim it"), or a device the sentence does not fit ("turn on the desk lamp and
@@ -209,6 +214,17 @@ def test_brightness_goes_up_and_down_by_turn_not_switch(language, grammar):
     for text in ("switch up the kitchen light", "switch down the kitchen light"):
         assert isinstance(match(language, text), NotUnderstood)
         assert not grammar.fsm.accepts(text.split())
+
+
+def test_more_than_max_parts_joined_by_and_is_not_understood(language):
+    orders = ["turn on the kitchen light", "close the blinds", "turn off the coffee maker", "dim the desk lamp",
+              "set the purifier to auto", "open the blinds"]
+    assert MAX_PARTS == 5 == len(match(language, " and ".join(orders[:MAX_PARTS])))
+    for text in (" and ".join(orders[:MAX_PARTS + 1]), " and ".join([orders[0]] * 500)):
+        result = match(language, text)
+        assert isinstance(result, NotUnderstood), result
+        parts = text.count(" and ") + 1
+        assert result.reason == f"too many commands in one sentence ({parts} parts joined by 'and'; at most 5)"
 
 
 def test_random_junk_never_raises(language):

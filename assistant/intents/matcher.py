@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 _TARGET_SLOTS = ("name", "group", "area", "domain")
 _TEXT_SLOTS = ("fan_mode",)  # "speed three" -> "3": the schema wants the fan mode as text
 _SPELLINGS = {"nevermind": "never mind", "colour": "color", "percentage": "percent"}  # written forms only
+# At most this many "and"-joined parts in one utterance; more is not understood. Nobody gives six orders in
+# one breath, so a longer chain is a runaway transcript or pasted text, and splitting it costs hassil
+# matches in the square of its length (500 parts: over 100,000).
+MAX_PARTS = 5
 
 
 def normalize(text: str) -> str:
@@ -35,6 +39,9 @@ def match(language: Language, text: str) -> tuple[Intent, ...] | NotUnderstood:
     if not words:
         return NotUnderstood(text, "nothing was said")
     pieces = words.split(" and ")
+    if len(pieces) > MAX_PARTS:
+        return NotUnderstood(text, f"too many commands in one sentence ({len(pieces)} parts joined by 'and'; "
+                                   f"at most {MAX_PARTS})")
     intents = _match_pieces(language, tuple(pieces))
     if intents is None:
         return NotUnderstood(text, f"no command matches {words!r}")
