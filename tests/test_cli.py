@@ -48,6 +48,23 @@ def test_transcribe_without_json_reports_a_bad_file_on_stderr_only(tmp_path, cap
     assert [line.split(": ")[0] for line in out.splitlines()] == [str(GOOD_WAV)]
 
 
+@pytest.mark.models
+def test_transcribe_refuses_a_recording_longer_than_a_command_and_goes_on(tmp_path, capsys):
+    import numpy as np
+
+    from assistant.audio import write_wav
+    from assistant.commands.transcribe import MAX_SECONDS
+
+    long = tmp_path / "long.wav"
+    write_wav(long, (np.random.default_rng(0).standard_normal(16000 * (MAX_SECONDS + 1)) * 30).astype(np.int16))
+    assert main(["transcribe", "--json", "--engine", "pocketsphinx", str(long), str(GOOD_WAV)]) == 1
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows[0] == {"file": str(long), "error": f"{long}: 61 s is longer than a command ({MAX_SECONDS} s at most); "
+                       "'transcribe' takes one command per file, 'assistant run' a recording of many turns"}
+    assert rows[1]["file"] == str(GOOD_WAV) and "error" not in rows[1] and rows[1]["engine"] == "pocketsphinx"
+
+
 def _help(capsys, command: str) -> str:
     with pytest.raises(SystemExit) as stop:
         main([command, "--help"])

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import settings_from, wav_sources
+from . import report_bad_file, settings_from, wav_sources
+from ..audio import read_wav
+from ..errors import AudioError
 from ..intents import load_language
 from ..speech import ENGINES, build_recognizer
+
+# One spoken command per file. The grammar search keeps state for every frame: 600 s of silence took 64 s
+# and 783 MB, and a long recording of several commands cannot match one command anyway.
+MAX_SECONDS = 60
 
 
 def register(sub, common) -> None:
@@ -23,7 +29,16 @@ def run(args: argparse.Namespace) -> int:
     recognizer = build_recognizer(settings, load_language(settings), args.engine)
     failed: list[str] = []
     for path, source in wav_sources(args.files, failed, args.json):
-        t = recognizer.transcribe(source.samples.tobytes())
+        try:
+            if source.duration_s > MAX_SECONDS:
+                raise AudioError(f"{path}: {source.duration_s:.0f} s is longer than a command ({MAX_SECONDS} s at most);"
+                                 " 'transcribe' takes one command per file, 'assistant run' a recording of many turns")
+            pcm = read_wav(path).tobytes()
+        except AudioError as exc:
+            report_bad_file(path, exc, args.json)
+            failed.append(path)
+            continue
+        t = recognizer.transcribe(pcm)
         rtf = round(t.cpu_s / t.audio_s, 4) if t.audio_s else 0.0
         record = {"file": path, "text": "" if t.rejected else t.text, "engine": t.engine,
                   "confidence": round(t.confidence, 3), "rtf": rtf}
