@@ -89,6 +89,14 @@ def test_run_refuses_dry_run_together_with_a_broker(capsys, flags):
     assert error.startswith("assistant run: error: argument ") and "not allowed with argument" in error
 
 
+def test_simulate_refuses_embedded_together_with_a_broker(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["simulate", "--embedded", "--broker", "127.0.0.1:1883"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("assistant simulate: error: argument ") and "not allowed with argument" in error
+
+
 @pytest.mark.parametrize("value, host, port", [
     ("[::1]:1883", "::1", 1883), ("[fd00::5]:8883", "fd00::5", 8883), ("[::1]", "::1", 1884),
     ("broker.local:8883", "broker.local", 8883), ("127.0.0.1:1", "127.0.0.1", 1), ("mqtt-1", "mqtt-1", 1884),

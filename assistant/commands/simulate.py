@@ -16,9 +16,10 @@ _UNREACHABLE_HINT = ("start Mosquitto there (scripts/setup.sh installs it; confi
 
 def register(sub, common) -> None:
     p = sub.add_parser("simulate", parents=[common], help="run a simulated Zigbee2MQTT bridge for the registry")
-    add_broker_args(p)
-    p.add_argument("--embedded", action="store_true",
-                   help="start an in-process broker on 127.0.0.1 (a free port) instead of using --broker")
+    where = p.add_mutually_exclusive_group()  # --embedded starts its own broker: a --broker would be ignored
+    where.add_argument("--embedded", action="store_true",
+                       help="start an in-process broker on 127.0.0.1 (a free port) instead of using --broker")
+    add_broker_args(p, broker_group=where)
     p.add_argument("--unreachable", metavar="DEVICE", action="append", default=[],
                    help="start with this device off the network (repeatable); at run time publish "
                         "{\"id\": DEVICE, \"value\": true|false} to <base>/bridge/request/simulate/unreachable")
