@@ -117,8 +117,14 @@ def main() -> int:
     args = parser.parse_args()
     proc = None
     if args.broker:
-        host, _, port = args.broker.rpartition(":")
-        settings = MqttSettings(host=host, port=int(port))
+        from assistant.commands.devices import parse_broker  # [::1]:1883 too, and a clear line for garbage
+        from assistant.errors import ConfigError
+
+        try:
+            host, port = parse_broker(args.broker, 1883)
+        except ConfigError as exc:
+            raise SystemExit(str(exc)) from None
+        settings = MqttSettings(host=host, port=port)
     else:
         proc, port = start_mosquitto(nodelay=args.tcp_nodelay)
         settings = MqttSettings(host="127.0.0.1", port=port)

@@ -94,8 +94,14 @@ def main() -> None:
     settings = load_settings()
     mqtt = None
     if args.broker:
-        host, _, port = args.broker.rpartition(":")
-        mqtt = MqttSettings(host=host, port=int(port))
+        from assistant.commands.devices import parse_broker  # [::1]:1883 too, and a clear line for garbage
+        from assistant.errors import ConfigError
+
+        try:
+            host, port = parse_broker(args.broker, 1883)
+        except ConfigError as exc:
+            raise SystemExit(str(exc)) from None
+        mqtt = MqttSettings(host=host, port=port)
     assistant = build(settings, mqtt)
     pool = load_pool()
     plan: list = []
