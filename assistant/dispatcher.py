@@ -153,8 +153,7 @@ class Dispatcher:
                 return
             reported = parse_object(message.payload)
             if reported is not None:
-                state = clean_state(self.registry.devices[route.name].spec, reported)
-                self._states[route.name] = state
+                state = self._merge(route.name, reported)
                 if not message.retain:
                     self._resolve(lambda p: p.device == route.name and confirms(p.changes, p.before, state),
                                   Outcome.DONE, state=state)
@@ -176,6 +175,15 @@ class Dispatcher:
             text = str(entry.get("message", ""))
             if entry.get("level") == "error":
                 self._resolve(lambda p: f"'{p.target}'" in text, Outcome.REFUSED, detail=text, all_matching=True)
+
+    def _merge(self, name: str, reported: Mapping[str, Any]) -> dict[str, Any]:
+        """Fold a report into what we know of the device. Zigbee2MQTT with cache_state: false publishes only
+        the keys that changed, so a key the report leaves out keeps its last value; a key it carries with a
+        value we cannot use is forgotten rather than kept stale."""
+        kept = {k: v for k, v in self._states.get(name, {}).items() if k not in reported}
+        state = kept | clean_state(self.registry.devices[name].spec, reported)
+        self._states[name] = state
+        return state
 
     def _resolve(self, match, outcome: Outcome, state: Mapping[str, Any] | None = None, detail: str = "",
                  all_matching: bool = False) -> None:

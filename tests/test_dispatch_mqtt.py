@@ -255,3 +255,22 @@ def test_an_echo_timeout_over_two_seconds_is_kept(registry):
     from assistant.config import MqttSettings
 
     assert Dispatcher(registry, MqttSettings(echo_timeout_ms=10000)).echo_timeout_s == 10.0
+
+
+def test_a_report_of_changed_keys_only_is_merged_into_the_known_state(home):
+    """Zigbee2MQTT with cache_state: false publishes only the keys that changed. {"color_temp": 300} must not
+    make the lamp's brightness unknown ('brighter' would then be a blind step); a full report still
+    overwrites every key it carries."""
+    run(home, "HassLightSet", name="desk_lamp", brightness=50)  # known: ON, brightness 127, color_temp 370
+    topic = f"{home.registry.base_topic}/desk_lamp"
+    with MqttClient(home.settings) as bridge:
+        bridge.publish(MqttMessage(topic, '{"color_temp": 300, "linkquality": 80}', 1, False))
+        run(home, "HassTurnOn", name="coffee_maker")  # its echo comes after the report: the report is absorbed
+        assert home.dispatcher.device_states()["desk_lamp"] == {"state": "ON", "brightness": 127, "color_temp": 300,
+                                                                "linkquality": 80}
+        result = run(home, "HassLightSet", name="desk_lamp", brightness_step=10)
+        assert sent(result) == [("desk_lamp/set", {"brightness": 152})]  # 127 + 25, not brightness_step_onoff
+        bridge.publish(MqttMessage(topic, '{"state": "OFF", "brightness": 10, "color_temp": 454}', 1, False))
+        run(home, "HassTurnOff", name="coffee_maker")
+    assert home.dispatcher.device_states()["desk_lamp"] == {"state": "OFF", "brightness": 10, "color_temp": 454,
+                                                            "linkquality": 80}
