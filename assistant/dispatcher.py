@@ -26,12 +26,17 @@ from .devices.reported import MAX_STATE_BYTES, clean_state, confirms
 from .devices.units import brightness_to_percent
 from .errors import BrokerError
 from .messages import DeviceCommand, DeviceOutcome, Intent, MqttMessage, Outcome
-from .mqtt_codec import (CONNECTED_TOPIC, TopicKind, Topics, encode_command, parse_availability, parse_object,
-                         sync_topic)
+from .mqtt_codec import (CONNECTED_TOPIC, BridgeError, TopicKind, Topics, encode_command, parse_availability,
+                         parse_bridge_error, parse_object, sync_topic)
 
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_S = 2.0
+# How long a command that got no answer may still be answered by a bridge error. Zigbee2MQTT logs a failed
+# publish only once the radio gives up: zigbee-herdsman waits 6 s for the adapter and 10 s for the device
+# ("failed (SRSP - AF - dataRequest after 6000ms)", "timeout":10000 in Koenkk/zigbee2mqtt#10387), longer
+# than the echo wait, so such an error often arrives during a later turn.
+LATE_ERROR_S = 30.0
 
 
 class MqttPort(Protocol):
@@ -55,12 +60,13 @@ class DispatchResult(NamedTuple):
 
 
 class _Pending:
-    """A device whose state echo is awaited: what was asked of it, and its state when it was asked."""
-    __slots__ = ("device", "target", "sent_at", "changes", "before", "seen", "outcome")
+    """A device whose state echo is awaited: what was asked of it, and its state when it was asked.
+    `command` numbers the /set message it waits on (the members of a group share one)."""
+    __slots__ = ("device", "target", "command", "sent_at", "changes", "before", "seen", "outcome")
 
-    def __init__(self, device: str, target: str, sent_at: float, changes: Mapping[str, Any],
+    def __init__(self, device: str, target: str, command: int, sent_at: float, changes: Mapping[str, Any],
                  before: Mapping[str, Any]):
-        self.device, self.target, self.sent_at = device, target, sent_at
+        self.device, self.target, self.command, self.sent_at = device, target, command, sent_at
         self.changes, self.before = changes, before
         self.seen: dict[str, Any] | None = None  # the last live report that did not show the change
         self.outcome: DeviceOutcome | None = None
@@ -82,6 +88,8 @@ class Dispatcher:
         self._bridge_online: bool | None = None
         self._bridge_seen = False  # a bridge announced itself at some point: expect it back after a reconnect
         self._pending: list[_Pending] = []
+        self._sent = 0  # /set messages so far, to number them
+        self._unanswered: list[_Pending] = []  # from earlier turns: a late bridge error may still be about them
         self._marker = sync_topic(uuid.uuid4().hex, settings.satellite_id)
         self._stale = True  # retained states not absorbed since the last (re)connection
         if client is not None:
@@ -169,12 +177,12 @@ class Dispatcher:
             self._bridge_online = parse_availability(message.payload)
             self._bridge_seen = self._bridge_seen or self._bridge_online is not None
             if self._bridge_online is False:
+                self._unanswered = []  # a stopped bridge will not report on what it was sending
                 self._resolve(lambda p: True, Outcome.UNREACHABLE, detail="bridge offline")
-        elif route.kind == TopicKind.BRIDGE and route.name == "logging":
-            entry = (parse_object(message.payload) if len(message.payload) <= MAX_STATE_BYTES else None) or {}
-            text = str(entry.get("message", ""))
-            if entry.get("level") == "error":
-                self._resolve(lambda p: f"'{p.target}'" in text, Outcome.REFUSED, detail=text, all_matching=True)
+        elif route.kind == TopicKind.BRIDGE and route.name == "logging" and len(message.payload) <= MAX_STATE_BYTES:
+            error = parse_bridge_error(message.payload)
+            if error is not None:
+                self._refuse(error)
 
     def _merge(self, name: str, reported: Mapping[str, Any]) -> dict[str, Any]:
         """Fold a report into what we know of the device. Zigbee2MQTT with cache_state: false publishes only
@@ -185,15 +193,29 @@ class Dispatcher:
         self._states[name] = state
         return state
 
-    def _resolve(self, match, outcome: Outcome, state: Mapping[str, Any] | None = None, detail: str = "",
-                 all_matching: bool = False) -> None:
-        """Settle the oldest open command matching (or all of them); state echoes settle one at a time."""
+    def _refuse(self, error: BridgeError) -> None:
+        """A bridge error answers one command: the oldest unanswered one it names. That may be a command of an
+        earlier turn (the error then settles nothing now), never the device for good."""
+        now = time.monotonic()
+        self._unanswered = [p for p in self._unanswered if now - p.sent_at < LATE_ERROR_S]
+        for earlier in self._unanswered:
+            if error.about(earlier.target, earlier.changes):
+                self._unanswered = [p for p in self._unanswered if p.command != earlier.command]
+                log.info("the bridge refused an earlier command to %s: %s", earlier.target, error.text)
+                return
+        answered = next((p.command for p in self._pending if p.outcome is None and error.about(p.target, p.changes)),
+                        None)
+        if answered is not None:
+            self._resolve(lambda p: p.command == answered, Outcome.REFUSED, detail=error.text)
+
+    def _resolve(self, match, outcome: Outcome, state: Mapping[str, Any] | None = None, detail: str = "") -> None:
+        """Settle the open commands matching; a state echo settles only the oldest."""
         now = time.monotonic()
         for p in self._pending:
             if p.outcome is None and match(p):
                 p.outcome = DeviceOutcome(p.device, outcome, dict(state or self._states.get(p.device, {})), detail,
                                           round((now - p.sent_at) * 1000, 2))
-                if not all_matching and outcome == Outcome.DONE:
+                if outcome == Outcome.DONE:
                     return
 
     def device_states(self) -> dict[str, dict[str, Any]]:
@@ -250,8 +272,11 @@ class Dispatcher:
             first = len(self._pending)
             while echoes and echoes[0][1] == command.device:
                 device, target = echoes.pop(0)
-                self._pending.append(_Pending(device, target, sent_at, command.changes,
+                self._pending.append(_Pending(device, target, self._sent, sent_at, command.changes,
                                               dict(self._states.get(device, {}))))
+                if device == target:
+                    break  # a device's own command has one echo; only a group's members share a command
+            self._sent += 1
             try:
                 self.client.publish(message)
             except BrokerError as exc:
@@ -287,6 +312,9 @@ class Dispatcher:
                           f"it reported, but not the change, within {self.echo_timeout_s * 1000:.0f} ms")
             if p.seen is not None else DeviceOutcome(p.device, missing, self._states.get(p.device, {}), waited))
             for p in self._pending)
+        now = time.monotonic()
+        self._unanswered = [p for p in self._unanswered if now - p.sent_at < LATE_ERROR_S] + [
+            p for p in self._pending if p.outcome is None or p.outcome.outcome not in (Outcome.DONE, Outcome.REFUSED)]
         self._pending = []
         return outcomes
 

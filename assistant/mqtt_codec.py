@@ -5,7 +5,8 @@
     <base>/<name>/availability  retained {"state": "online" | "offline"}
     <base>/bridge/state         retained {"state": "online" | "offline"} (the bridge's last will)
     <base>/bridge/devices, bridge/groups   retained inventories
-    <base>/bridge/logging       {"level": ..., "message": ...}; Zigbee2MQTT 2.x reports failed commands here
+    <base>/bridge/logging       {"level": ..., "message": ...}; Zigbee2MQTT 2.x reports failed commands here,
+                                e.g. "Publish 'set' 'state' to 'desk_lamp' failed: '...'" (no transaction id)
     <base>/bridge/request/<x> -> <base>/bridge/response/<x>   {"status": "ok" | "error", "data": ..., "error": ...}
     homeassistant/<component>/<node>/<object>/config   Home Assistant discovery
 """
@@ -13,9 +14,10 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from .messages import DeviceCommand, MqttMessage
 
@@ -167,3 +169,36 @@ def parse_availability(payload: str) -> bool | None:
     if text == "offline":
         return False
     return None
+
+
+# Zigbee2MQTT's publish extension logs a failed /set as "Publish 'set' '<key>' to '<friendly name>' failed: '<why>'"
+# (one line per key; the simulator leaves the key out when the whole payload is refused).
+_PUBLISH_FAILED = re.compile(r"Publish '(?:set|get)' (?:'(?P<key>[^']*)' )?to '(?P<name>[^']*)' failed")
+
+
+@dataclass(frozen=True)
+class BridgeError:
+    """An error the bridge logged. It carries no transaction id: which command it answers is read from the
+    friendly name (and key) that a failed publish names."""
+
+    text: str
+    name: str | None = None  # the device or group of a failed publish
+    key: str | None = None  # the attribute it failed on
+
+    def about(self, target: str, keys: Collection[str]) -> bool:
+        """Whether this error can be the answer to a command with these keys sent to `target`."""
+        if self.name is not None:
+            return self.name == target and (self.key is None or self.key in keys)
+        return f"'{target}'" in self.text  # other errors ("Entity 'x' is unknown") only quote the name
+
+
+def parse_bridge_error(payload: str) -> BridgeError | None:
+    """A bridge/logging payload -> BridgeError when it is an error, else None."""
+    entry = parse_object(payload) or {}
+    if entry.get("level") != "error":
+        return None
+    text = str(entry.get("message", ""))
+    failed = _PUBLISH_FAILED.match(text)
+    if failed is None:
+        return BridgeError(text)
+    return BridgeError(text, failed["name"], failed["key"])

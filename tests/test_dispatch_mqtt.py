@@ -154,6 +154,69 @@ def test_bridge_refusal_is_reported(home):
     assert outcome.outcome == Outcome.REFUSED and "brightness" in outcome.detail
 
 
+def test_a_bridge_error_refuses_the_command_it_answers_and_nothing_else(home):
+    """Zigbee2MQTT logs one error per failed publish. In a turn with two commands to the same lamp it refuses
+    the one it answers; the other still counts, and so does the next turn."""
+    from assistant.devices.planner import Plan
+    from assistant.messages import DeviceCommand
+    from assistant.mqtt_codec import encode_command
+
+    bad, good = DeviceCommand("kitchen_light", {"brightness": 999}), DeviceCommand("kitchen_light", {"state": "ON"})
+    plan = Plan((bad, good), (("kitchen_light", "kitchen_light"), ("kitchen_light", "kitchen_light")))
+    messages = tuple(encode_command(c, home.dispatcher.topics) for c in plan.commands)
+    refused, done = home.dispatcher._send(plan, messages)[0]
+    assert refused.outcome == Outcome.REFUSED and "'brightness'" in refused.detail
+    assert done.outcome == Outcome.DONE and done.state["state"] == "ON"
+    assert run(home, "HassTurnOff", name="kitchen_light").outcomes[0].outcome == Outcome.DONE
+
+
+@pytest.mark.parametrize("text, target, keys, about", [
+    ("Publish 'set' 'state' to 'desk_lamp' failed: 'Error: timeout'", "desk_lamp", {"state", "brightness"}, True),
+    ("Publish 'set' 'state' to 'desk_lamp' failed: 'Error: timeout'", "desk_lamp", {"brightness"}, False),
+    ("Publish 'set' 'state' to 'desk_lamp' failed: 'Error: timeout'", "kitchen_light", {"state"}, False),
+    ("Publish 'set' to 'downstairs_lights' failed: Publish 'set' 'brightness' to 'kitchen_light' failed: 'x'",
+     "kitchen_light", {"brightness"}, False),  # the group's command, not the lamp's
+    ("Entity 'desk_lamp' is unknown", "desk_lamp", {"state"}, True),
+])
+def test_which_command_a_bridge_error_is_about(text, target, keys, about):
+    from assistant.mqtt_codec import parse_bridge_error
+
+    error = parse_bridge_error(json.dumps({"level": "error", "message": text}))
+    assert error is not None and error.about(target, keys) is about
+    assert parse_bridge_error(json.dumps({"level": "info", "message": text})) is None
+
+
+def _answer_sets(bridge, answers):
+    """A scripted bridge: the n-th /set it hears is answered with answers[n] (a list of messages)."""
+    for batch in answers:
+        if bridge.get(5) is None:
+            return
+        for message in batch:
+            bridge.publish(message)
+
+
+def test_a_late_bridge_error_does_not_refuse_the_next_command(mosquitto, registry):
+    """Zigbee2MQTT logs a failed publish only when the radio gives up (6-10 s), after the turn has said 'no
+    echo'. Arriving during the next turn to the same lamp, it is about the earlier command: the lamp that
+    then switches on is done, not refused."""
+    base = registry.base_topic
+    settings = mqtt_settings(mosquitto, base_topic=base, echo_timeout_ms=300)
+    failed = MqttMessage(f"{base}/bridge/logging", json.dumps({"level": "error", "message": (
+        "Publish 'set' 'state' to 'desk_lamp' failed: 'Error: ZCL command 0x000d6ffffea7eb82/1 genOnOff.on({}) "
+        "failed (SRSP - AF - dataRequest after 6000ms)'")}))
+    echo = MqttMessage(f"{base}/desk_lamp", '{"state": "ON", "brightness": 254}')
+    with MqttClient(settings) as client, MqttClient(settings) as bridge:
+        bridge.subscribe(f"{base}/desk_lamp/set")
+        thread = threading.Thread(target=_answer_sets, args=(bridge, [[], [failed, echo]]))
+        thread.start()
+        dispatcher = Dispatcher(registry, settings, client)
+        [first] = dispatcher.dispatch([Intent("HassTurnOn", {"name": "desk_lamp"})]).outcomes
+        [second] = dispatcher.dispatch([Intent("HassTurnOn", {"name": "desk_lamp"})]).outcomes
+        thread.join()
+    assert first.outcome == Outcome.UNREACHABLE
+    assert second.outcome == Outcome.DONE and second.state["state"] == "ON"
+
+
 def test_only_registry_devices_can_be_addressed(home):
     with pytest.raises(DeviceError):
         run(home, "HassTurnOn", name="front_door_lock")
