@@ -75,7 +75,8 @@ def msg(device, **payload): return {"topic": f"{BASE}/{device}/set", "payload": 
 # rounding, halves to even); kelvin -> round(1e6 / K) mired,
 # clamped to TRÅDFRI's 250-454; colours are the sRGB primaries' CIE xy (red 0.6401/0.33, green 0.3/0.6,
 # blue 0.15/0.06); colour-temperature steps without a known state start from the middle of the range
-# (352 mired = 2841 K): warmer -500 K -> 427 mired (+75), cooler +500 K -> 299 mired (-53).
+# (352 mired = 2841 K): warmer -500 K -> 427 mired (+75), cooler +500 K -> 299 mired (-53), with state ON
+# because a bulb that is off ignores colour (as absolute colours always had).
 COMMANDS: list[tuple[str, list, list]] = [
     ("switch on the desk light", [on("desk_lamp")], [msg("desk_lamp", state="ON")]),
     ("switch off the bedside lamp", [off("bedroom_light")], [msg("bedroom_light", state="OFF")]),
@@ -129,9 +130,9 @@ COMMANDS: list[tuple[str, list, list]] = [
     ("set the floor lamp to daylight", [light("living_room_lamp", color_temp_kelvin=5000)],
      [msg("living_room_lamp", state="ON", color_temp=250)]),
     ("make the bedroom light warmer", [light("bedroom_light", color_temp_step_kelvin=-500)],
-     [msg("bedroom_light", color_temp_step=75)]),
+     [msg("bedroom_light", state="ON", color_temp_step=75)]),
     ("make the desk lamp cooler", [light("desk_lamp", color_temp_step_kelvin=500)],
-     [msg("desk_lamp", color_temp_step=-53)]),
+     [msg("desk_lamp", state="ON", color_temp_step=-53)]),
     ("set the living room lamp to blue", [light("living_room_lamp", color="blue")],
      [msg("living_room_lamp", state="ON", color={"x": 0.15, "y": 0.06})]),
     ("change the color of the bedroom light to green", [light("bedroom_light", color="green")],

@@ -80,6 +80,18 @@ def test_light_follows_zigbee2mqtt_payloads():
     assert apply_set("b", spec, s, "TOGGLE").state["state"] == "OFF"
 
 
+def test_an_off_bulb_ignores_colour_unless_the_payload_switches_it_on():
+    spec = CATALOG["LED1924G9"]
+    off = default_state(spec)  # OFF, color_temp 370
+    assert apply_set("b", spec, off, '{"color_temp": 300}').state == off  # accepted, and nothing happens
+    assert apply_set("b", spec, off, '{"color_temp_step": -50}').state == off
+    assert apply_set("b", spec, off, '{"color": {"hex": "#0000FF"}}').state == off
+    s = apply_set("b", spec, off, '{"state": "ON", "color_temp": 300}').state
+    assert (s["state"], s["color_temp"]) == ("ON", 300)
+    s = apply_set("b", spec, s, '{"state": "OFF", "color_temp": 400}').state  # still on when the colour is sent
+    assert (s["state"], s["color_temp"]) == ("OFF", 400)
+
+
 def test_cover_and_purifier():
     blind = CATALOG["E1757"]
     s = apply_set("blinds", blind, default_state(blind), '{"state": "CLOSE"}').state
@@ -161,6 +173,16 @@ def test_relative_changes_use_state_and_clamp(registry):
     assert dict(p.commands[0].changes) == {"brightness_step": -64}  # state unknown: the device does the sum
     p = plan([Intent("HassLightSet", {"name": "desk_lamp", "brightness_step": 25})], registry, {})
     assert dict(p.commands[0].changes) == {"brightness_step_onoff": 64}  # and brighter switches an off lamp on
+    # warmer/cooler too: a bulb that is off ignores colour, so unless the lamp is known to be on, it comes on
+    warmer = [Intent("HassLightSet", {"name": "desk_lamp", "color_temp_step_kelvin": -500})]
+    assert dict(plan(warmer, registry, {}).commands[0].changes) == {"state": "ON", "color_temp_step": 75}
+    off = {"desk_lamp": {"state": "OFF", "color_temp": 370}}
+    assert dict(plan(warmer, registry, off).commands[0].changes) == {"state": "ON", "color_temp": 454}
+    on = {"desk_lamp": {"state": "ON", "color_temp": 370}}
+    assert dict(plan(warmer, registry, on).commands[0].changes) == {"color_temp": 454}
+    for slots in ({"color_temp_kelvin": 2700}, {"color": "white"}):  # absolute colours always did
+        [command] = plan([Intent("HassLightSet", {"name": "desk_lamp", **slots})], registry, off).commands
+        assert command.changes["state"] == "ON"
     lamp = registry.devices["desk_lamp"].spec
     assert apply_set("desk_lamp", lamp, default_state(lamp), '{"brightness_step_onoff": 64}').state["state"] == "ON"
 

@@ -88,6 +88,24 @@ def test_relative_brightness_and_colour_temperature_from_retained_state(home):
     assert home.simulator.bridge.states["desk_lamp"]["color_temp"] == 312
 
 
+def test_warmer_on_a_lamp_that_is_off_switches_it_on(home):
+    """A TRÅDFRI bulb ignores colour while it is off: 'warmer' alone would say nothing happened (or, against
+    Zigbee2MQTT's optimistic echo, 'done' with the lamp still dark). The planner switches it on as well."""
+    from assistant.devices.planner import Plan
+    from assistant.messages import DeviceCommand
+    from assistant.mqtt_codec import encode_command
+
+    command = DeviceCommand("desk_lamp", {"color_temp": 300})  # what 'warmer' used to send
+    plan = Plan((command,), (("desk_lamp", "desk_lamp"),))
+    [ignored], _ = home.dispatcher._send(plan, (encode_command(command, home.dispatcher.topics),))
+    assert ignored.outcome == Outcome.TIMEOUT and ignored.state["color_temp"] == 370
+    result = run(home, "HassLightSet", name="desk_lamp", color_temp_step_kelvin=-500)  # 370 mired = 2703 K
+    assert sent(result) == [("desk_lamp/set", {"state": "ON", "color_temp": 454})]
+    assert result.outcomes[0].outcome == Outcome.DONE
+    assert {k: home.simulator.bridge.states["desk_lamp"][k] for k in ("state", "color_temp")} == {
+        "state": "ON", "color_temp": 454}
+
+
 def test_area_domain_and_everything(home):
     run(home, "HassTurnOn", name="coffee_maker")
     result = run(home, "HassTurnOff", area="kitchen", domain="light")

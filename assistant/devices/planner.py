@@ -2,7 +2,8 @@
 
 Slots are registry identifiers (see the intent schema). Relative changes are resolved against the known
 state and clamped to the model's range; with no known state they fall back to Zigbee2MQTT's own
-brightness_step / color_temp_step so the device does the arithmetic.
+brightness_step / color_temp_step so the device does the arithmetic. A change meant to be seen (brighter,
+any colour or colour temperature) also turns on, in the same payload, a lamp that is not known to be on.
 """
 
 from __future__ import annotations
@@ -108,7 +109,10 @@ def _relative_color_temp(spec: ModelSpec, state: Mapping[str, Any] | None, step_
     mired = current if known else (a.minimum + a.maximum) // 2
     kelvin = mired_to_kelvin(mired) + step_kelvin
     target = clamp(kelvin_to_mired(kelvin), a.minimum, a.maximum) if kelvin > 0 else a.maximum
-    return {"color_temp": target} if known else {"color_temp_step": target - mired}
+    change = {"color_temp": target} if known else {"color_temp_step": target - mired}
+    # A TRÅDFRI bulb ignores colour commands while it is off, so warmer/cooler on a lamp not known to be on
+    # switches it on in the same payload, as brighter does and as every absolute colour does.
+    return change if (state or {}).get("state") == "ON" else {"state": "ON", **change}
 
 
 def _light_changes(device: Device, slots: Mapping[str, Any], state: Mapping[str, Any] | None) -> dict[str, Any] | str:

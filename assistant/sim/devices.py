@@ -1,7 +1,8 @@
 """The pure core of a simulated IKEA device: (model, state, payload) -> new state or a refusal.
 
 Follows Zigbee2MQTT's documented payloads (state ON/OFF/TOGGLE, brightness 0-254 with 255 read as 254,
-brightness_step[_onoff], color_temp, color_temp_step, color {x,y}/{hex}/"#hex", transition; covers
+brightness_step[_onoff], color_temp, color_temp_step, color {x,y}/{hex}/"#hex", transition; a bulb that is
+off ignores colour unless the same payload switches it on; covers
 state OPEN/CLOSE/STOP and position; STARKVIND fan_mode/fan_state). One deliberate difference: a payload
 is applied whole or not at all; Zigbee2MQTT applies the keys it understands and logs the rest.
 No I/O, no clock: the MQTT adapter in sim/bridge.py and sim/runner.py does the talking.
@@ -167,6 +168,7 @@ def _normalize(spec: ModelSpec, key: str, value: Any) -> Any:
 
 
 def _apply_light(spec: ModelSpec, state: dict[str, Any], msg: Mapping[str, Any]) -> None:
+    was_on = state["state"] == "ON"
     if "brightness" in msg:
         if msg["brightness"] == 0:
             state["state"] = "OFF"  # Zigbee2MQTT infers OFF; the level before is kept for the next ON
@@ -186,6 +188,12 @@ def _apply_light(spec: ModelSpec, state: dict[str, Any], msg: Mapping[str, Any])
         state["state"] = "ON" if level > 0 else "OFF"
         if level > 0:
             state["brightness"] = level
+    # A TRÅDFRI bulb ignores colour commands while it is off (unless its execute_if_off option is set);
+    # Zigbee2MQTT sends state and brightness first when a payload switches a bulb on and last when it switches
+    # it off (its publish extension: "Not all bulbs support setting the color/color_temp while it is off"),
+    # so colour takes when the bulb is on before or after the payload.
+    if not (was_on or state["state"] == "ON"):
+        return
     if "color_temp" in msg or "color_temp_step" in msg:
         a = spec.attributes["color_temp"]
         mired = msg.get("color_temp", state["color_temp"]) + msg.get("color_temp_step", 0)
