@@ -22,7 +22,7 @@ from .config import MqttSettings
 from .devices.catalog import DeviceKind
 from .devices.planner import Plan, Query, plan
 from .devices.registry import Registry
-from .devices.reported import MAX_STATE_BYTES, clean_state, confirms
+from .devices.reported import MAX_STATE_BYTES, clean_state, confirms, still_travelling
 from .devices.units import brightness_to_percent
 from .errors import BrokerError
 from .messages import DeviceCommand, DeviceOutcome, Intent, MqttMessage, Outcome
@@ -209,12 +209,15 @@ class Dispatcher:
             self._resolve(lambda p: p.command == answered, Outcome.REFUSED, detail=error.text)
 
     def _resolve(self, match, outcome: Outcome, state: Mapping[str, Any] | None = None, detail: str = "") -> None:
-        """Settle the open commands matching; a state echo settles only the oldest."""
+        """Settle the open commands matching; a state echo settles only the oldest (and says where a blind
+        that answered by moving is still going)."""
         now = time.monotonic()
         for p in self._pending:
             if p.outcome is None and match(p):
-                p.outcome = DeviceOutcome(p.device, outcome, dict(state or self._states.get(p.device, {})), detail,
-                                          round((now - p.sent_at) * 1000, 2))
+                after = dict(state or self._states.get(p.device, {}))
+                if outcome == Outcome.DONE:
+                    detail = still_travelling(p.changes, after)
+                p.outcome = DeviceOutcome(p.device, outcome, after, detail, round((now - p.sent_at) * 1000, 2))
                 if outcome == Outcome.DONE:
                     return
 

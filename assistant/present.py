@@ -33,8 +33,8 @@ def outcome_words(registry: Registry, interaction: Interaction) -> list[str]:
     for o in interaction.outcomes:
         name = _spoken(registry, o.device)
         match o.outcome:
-            case Outcome.DONE:
-                out.append(f"{name}: done ({state_text(o.state)})")
+            case Outcome.DONE:  # the detail says where a blind that answered by moving is still going
+                out.append(f"{name}: done ({state_text(o.state)}" + (f"; {o.detail})" if o.detail else ")"))
             case Outcome.ANSWERED:
                 out.append(f"{name}: {o.detail}")
             case Outcome.DRY_RUN:

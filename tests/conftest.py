@@ -127,6 +127,16 @@ def mqtt_settings(broker: Broker, **overrides):
                         **overrides)
 
 
+class ManualClock:
+    """The simulator's time, moved by the test instead of waited for."""
+
+    def __init__(self, now_s: float = 1000.0):
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
 @dataclass
 class Home:
     registry: object

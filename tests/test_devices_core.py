@@ -92,12 +92,38 @@ def test_an_off_bulb_ignores_colour_unless_the_payload_switches_it_on():
     assert (s["state"], s["color_temp"]) == ("OFF", 400)
 
 
-def test_cover_and_purifier():
+def test_a_blind_travels_at_fyrtur_speed_and_reports_its_position_on_the_way(registry):
+    from assistant.sim.travel import FULL_TRAVEL_S
+
+    from conftest import ManualClock
+
+    assert 32.9 < FULL_TRAVEL_S < 33.1  # 13 turns + 265 degrees at 25 rpm
+    clock = ManualClock()
+    bridge = Bridge(registry, clock=clock)
+    topic = "zigbee2mqtt/living_room_blinds"
+
+    def after(seconds, payload=None):
+        clock.now_s += seconds
+        out = bridge.handle(MqttMessage(f"{topic}/set", payload)) if payload else bridge.tick()
+        return [(r["state"], r["position"]) for r in (json.loads(m.payload) for m in out if m.topic == topic)]
+
+    assert after(0, '{"state": "CLOSE"}') == [("OPEN", 100)]  # answered at once, from where it is
+    assert after(0.2) == []  # 0.6 %: not a whole percent yet
+    assert after(0.2) == [("OPEN", 99)]  # 1.2 %
+    assert after(0.5) == []  # 2.7 %: at most one report a second
+    assert after(0.5) == [("OPEN", 96)]  # 4.2 %
+    assert after(40) == [("CLOSE", 0)] and after(5) == [] and not bridge.travels  # arrived, and said so
+    assert after(0, '{"position": 50}') == [("CLOSE", 0)]
+    assert after(2) == [("OPEN", 6)]
+    assert after(0.5, '{"state": "STOP"}') == [("OPEN", 7)]  # stops where it has got to
+    assert after(10) == [] and bridge.states["living_room_blinds"]["position"] == 7
+    assert after(0, '{"state": "OPEN"}') == [("OPEN", 7)] and after(100) == [("OPEN", 100)]
+
+
+def test_cover_commands_are_validated_and_the_purifier_follows_its_mode():
     blind = CATALOG["E1757"]
-    s = apply_set("blinds", blind, default_state(blind), '{"state": "CLOSE"}').state
-    assert (s["state"], s["position"]) == ("CLOSE", 0)
-    s = apply_set("blinds", blind, s, '{"position": 40}').state
-    assert (s["state"], s["position"]) == ("OPEN", 40)
+    assert apply_set("blinds", blind, default_state(blind), '{"position": 140}').error
+    assert apply_set("blinds", blind, default_state(blind), '{"state": "DOWN"}').error
     fan = CATALOG["E2007"]
     s = apply_set("fan", fan, default_state(fan), '{"fan_state": "ON"}').state
     assert (s["fan_mode"], s["fan_state"]) == ("auto", "ON")

@@ -14,7 +14,7 @@ from assistant.dispatcher import Dispatcher
 from assistant.errors import BrokerError, DeviceError
 from assistant.messages import Intent, MqttMessage, Outcome
 
-from conftest import mqtt_settings
+from conftest import ManualClock, mqtt_settings
 
 
 def run(home, intent, **slots):
@@ -50,10 +50,11 @@ CASES = [
     ("HassLightSet", {"name": "bedroom_light", "color": "red"},
      [("bedroom_light/set", {"state": "ON", "color": {"x": 0.6401, "y": 0.33}})], "bedroom_light",
      {"color_mode": "xy", "color": {"x": 0.6401, "y": 0.33}}),
+    # a blind confirms once it moves; a FYRTUR takes 33 s to close, so it is still open (see the travel test)
     ("HassTurnOff", {"name": "living_room_blinds"}, [("living_room_blinds/set", {"state": "CLOSE"})],
-     "living_room_blinds", {"state": "CLOSE", "position": 0}),
+     "living_room_blinds", {"state": "OPEN"}),
     ("HassSetPosition", {"name": "living_room_blinds", "position": 40},
-     [("living_room_blinds/set", {"position": 40})], "living_room_blinds", {"position": 40}),
+     [("living_room_blinds/set", {"position": 40})], "living_room_blinds", {"state": "OPEN"}),
     ("HassStopMoving", {"name": "living_room_blinds"}, [("living_room_blinds/set", {"state": "STOP"})],
      "living_room_blinds", {"position": 100}),
     ("HassTurnOn", {"name": "coffee_maker"}, [("coffee_maker/set", {"state": "ON"})], "coffee_maker", {"state": "ON"}),
@@ -355,3 +356,52 @@ def test_a_report_of_changed_keys_only_is_merged_into_the_known_state(home):
         run(home, "HassTurnOff", name="coffee_maker")
     assert home.dispatcher.device_states()["desk_lamp"] == {"state": "OFF", "brightness": 10, "color_temp": 454,
                                                             "linkquality": 80}
+
+
+def test_a_travelling_blind_confirms_once_it_moves_towards_its_target(mosquitto, registry):
+    """A FYRTUR takes 33 s to close and reports its position on the way. The turn is done when a report
+    shows the blind closer to its target than before; the simulator's clock is moved by hand."""
+    from assistant.sim.runner import Simulator
+    from assistant.sim.travel import FYRTUR_PERCENT_PER_S
+
+    base, clock = registry.base_topic, ManualClock()
+    settings = mqtt_settings(mosquitto, base_topic=base, echo_timeout_ms=5000)
+    simulator = Simulator(registry, settings, clock=clock).start_thread()
+    try:
+        with MqttClient(settings) as client, MqttClient(settings) as watcher:
+            watcher.subscribe(f"{base}/living_room_blinds")
+            assert json.loads(watcher.get(2).payload)["position"] == 100  # retained
+            dispatcher = Dispatcher(registry, settings, client)
+
+            def turn(intent, **slots):
+                """Dispatch in a thread; once the blind has answered (from where it stands), move the clock
+                2 s so that it reports having moved."""
+                results = []
+                thread = threading.Thread(target=lambda: results.append(run_on(dispatcher, intent, **slots)))
+                thread.start()
+                answer = json.loads(watcher.get(2).payload)
+                clock.now_s += 2
+                report = json.loads(watcher.get(2).payload)
+                thread.join(5)
+                [outcome] = results[0].outcomes
+                return answer["position"], report["position"], outcome
+
+            still, moved, outcome = turn("HassTurnOff", name="living_room_blinds")
+            assert (still, moved) == (100, 100 - int(2 * FYRTUR_PERCENT_PER_S))
+            assert outcome.outcome == Outcome.DONE and outcome.state["position"] == moved
+            assert outcome.detail == "moving towards position 0"
+            positions = [moved]
+            while positions[-1] > 0 and len(positions) < 30:
+                clock.now_s += 2
+                report = json.loads(watcher.get(2).payload)
+                positions.append(report["position"])
+            assert positions == sorted(positions, reverse=True) and positions[-1] == 0
+            assert report["state"] == "CLOSE"
+            still, moved, outcome = turn("HassSetPosition", name="living_room_blinds", position=50)
+            assert (still, moved) == (0, 6) and outcome.outcome == Outcome.DONE
+    finally:
+        simulator.stop()
+
+
+def run_on(dispatcher, intent, **slots):
+    return dispatcher.dispatch([Intent(intent, slots)])

@@ -88,3 +88,15 @@ def confirms(changes: Mapping[str, Any], before: Mapping[str, Any], after: Mappi
             if str(after.get(key, "")).upper() != str(want).upper():
                 return False
     return True
+
+
+def still_travelling(changes: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """For a blind that confirmed by moving: where it is still going ("moving towards position 0"), or ""
+    once it is there and for every other device."""
+    if "position" not in after:
+        return ""
+    target = changes.get("position", _COVER_TARGET.get(str(changes.get("state"))))
+    now = _number(after.get("position"))
+    if target is None or now is None or abs(now - target) <= _TOLERANCE["position"]:
+        return ""
+    return f"moving towards position {target}"

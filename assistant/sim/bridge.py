@@ -1,7 +1,9 @@
 """A virtual Zigbee2MQTT bridge as a pure message handler: one incoming MqttMessage -> messages to publish.
 
 Holds every device's state, the scene tables (per device, keyed by group id and scene id, as Zigbee
-devices store them) and which devices are unreachable. sim/runner.py connects it to a broker.
+devices store them), which devices are unreachable and which blinds are travelling. Time comes from an
+injected clock: tick() moves the blinds to the present and returns the position reports that are due.
+sim/runner.py connects it to a broker and ticks it.
 
 Control topic (not part of Zigbee2MQTT): <base>/bridge/request/simulate/unreachable with
 {"id": "<device>", "value": true|false} makes a device drop off the network (no echo, availability
@@ -11,8 +13,11 @@ offline) or come back; the answer goes to <base>/bridge/response/simulate/unreac
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Mapping
+import math
+import time
+from typing import Any, Callable, Iterable, Mapping
 
+from ..devices.catalog import DeviceKind
 from ..devices.registry import Registry
 from ..errors import DeviceError
 from ..messages import MqttMessage
@@ -21,6 +26,7 @@ from ..mqtt_codec import (TopicKind, Topics, availability_message, bridge_json_m
 from .devices import (SCENE_KEYS, Applied, apply_message, apply_set, decode_payload, default_state,
                       restore_state, writable_keys)
 from .discovery import bridge_devices, bridge_groups, ha_discovery
+from .travel import FYRTUR_PERCENT_PER_S, Travel, report_due, travel_target
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +35,13 @@ DEVICE_SCENE_GROUP = 0  # scene_store on a device topic uses group 0, as Zigbee2
 
 
 class Bridge:
-    def __init__(self, registry: Registry, unreachable: Iterable[str] = ()):
+    def __init__(self, registry: Registry, unreachable: Iterable[str] = (),
+                 clock: Callable[[], float] = time.monotonic, travel_percent_per_s: float = FYRTUR_PERCENT_PER_S):
         self.registry = registry
+        self.clock = clock
+        self.travel_percent_per_s = travel_percent_per_s
+        self.travels: dict[str, Travel] = {}  # blinds on their way
+        self._reported: dict[str, tuple[float, int]] = {}  # blind -> (time, position) of its last position report
         self.topics = Topics(registry.base_topic)
         self.states: dict[str, dict[str, Any]] = {n: default_state(d.spec) for n, d in registry.devices.items()}
         self.unreachable: set[str] = set()
@@ -83,8 +94,44 @@ class Bridge:
 
     # ------------------------------------------------------------------ incoming
 
+    def tick(self) -> list[MqttMessage]:
+        """Move travelling blinds to the present; returns the position reports that are due."""
+        now = self.clock()
+        out = []
+        for name, travel in list(self.travels.items()):
+            position = self._move_to(name, travel.position_at(now))
+            last_s, last_position = self._reported.get(name, (-math.inf, None))
+            if name not in self.unreachable and report_due(position, last_position, now - last_s):
+                self._reported[name] = (now, position)
+                out.append(state_message(self.topics, name, self.states[name]))
+            if position == travel.target and (name in self.unreachable or self._reported[name][1] == position):
+                del self.travels[name]  # arrived, and said so
+        return out
+
+    def _move_to(self, name: str, position: int) -> int:
+        state = self.states[name]
+        state["position"], state["state"] = position, "OPEN" if position > 0 else "CLOSE"
+        return position
+
+    def _travel(self, name: str, command: Mapping[str, Any]) -> None:
+        """Set a blind off (or stop it) from where it is now; tick() has just brought it up to date."""
+        if "state" not in command and "position" not in command:
+            return
+        now, position = self.clock(), self.states[name]["position"]
+        self._reported[name] = (self._reported.get(name, (-math.inf, 0))[0], position)  # answered just now
+        target = travel_target(command)
+        if target is None or target == position:
+            self.travels.pop(name, None)
+        else:
+            self.travels[name] = Travel(position, target, now, self.travel_percent_per_s)
+
     def handle(self, message: MqttMessage) -> list[MqttMessage]:
-        """Never raises: anything malformed becomes an error on bridge/logging."""
+        """Never raises: anything malformed becomes an error on bridge/logging. Reports that fell due
+        before the message come first."""
+        due = self.tick()
+        return due + self._handle(message)
+
+    def _handle(self, message: MqttMessage) -> list[MqttMessage]:
         route = self.topics.route(message.topic)
         if route is None:
             return []
@@ -114,6 +161,8 @@ class Bridge:
         if not applied.ok:
             return [self._error(applied.error or "")]
         self.states[name] = dict(applied.state)
+        if self.registry.devices[name].kind == DeviceKind.COVER:
+            self._travel(name, applied.changes)
         return [state_message(self.topics, name, applied.state)]
 
     def _set_device(self, name: str, payload: str) -> list[MqttMessage]:

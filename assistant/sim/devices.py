@@ -2,9 +2,9 @@
 
 Follows Zigbee2MQTT's documented payloads (state ON/OFF/TOGGLE, brightness 0-254 with 255 read as 254,
 brightness_step[_onoff], color_temp, color_temp_step, color {x,y}/{hex}/"#hex", transition; a bulb that is
-off ignores colour unless the same payload switches it on; covers
-state OPEN/CLOSE/STOP and position; STARKVIND fan_mode/fan_state). One deliberate difference: a payload
-is applied whole or not at all; Zigbee2MQTT applies the keys it understands and logs the rest.
+off ignores colour unless the same payload switches it on; covers state OPEN/CLOSE/STOP and position, which
+take time: sim/travel.py; STARKVIND fan_mode/fan_state). One deliberate difference: a payload is applied
+whole or not at all; Zigbee2MQTT applies the keys it understands and logs the rest.
 No I/O, no clock: the MQTT adapter in sim/bridge.py and sim/runner.py does the talking.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..devices.catalog import DeviceKind, ModelSpec
@@ -26,10 +26,12 @@ _TRANSITION_MAX_S = 3600
 
 @dataclass(frozen=True)
 class Applied:
-    """Result of one /set: the new full state, or why the payload was refused (state then unchanged)."""
+    """Result of one /set: the new full state, or why the payload was refused (state then unchanged).
+    `changes` is the payload as applied (values normalised), for what takes time: a blind's travel."""
 
     state: Mapping[str, Any]
     error: str | None = None
+    changes: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -214,13 +216,7 @@ def _apply(spec: ModelSpec, state: dict[str, Any], msg: Mapping[str, Any]) -> No
             wanted = msg.get("state", state["state"])
             state["state"] = ("OFF" if state["state"] == "ON" else "ON") if wanted == "TOGGLE" else wanted
         case DeviceKind.COVER:
-            # Motion is instant here: OPEN = 100, CLOSE = 0, STOP keeps the position it has.
-            if "position" in msg:
-                state["position"] = msg["position"]
-            if msg.get("state") == "OPEN":
-                state["position"] = 100
-            elif msg.get("state") == "CLOSE":
-                state["position"] = 0
+            # A blind starts from where it is: the bridge moves it over time (sim/travel.py).
             state["state"] = "OPEN" if state["position"] > 0 else "CLOSE"
         case DeviceKind.PURIFIER:
             if "fan_state" in msg:
@@ -242,7 +238,7 @@ def apply_message(name: str, spec: ModelSpec, state: Mapping[str, Any], message:
             return Applied(state, f"Publish 'set' '{key}' to '{name}' failed: '{exc}'")
     new = json.loads(json.dumps(state))  # deep copy, and proves the state stays JSON
     _apply(spec, new, clean)
-    return Applied(new)
+    return Applied(new, changes=clean)
 
 
 def apply_set(name: str, spec: ModelSpec, state: Mapping[str, Any], payload: str) -> Applied:

@@ -1,4 +1,5 @@
-"""Connects the pure Bridge to a broker: restore from retained state, announce, then answer commands."""
+"""Connects the pure Bridge to a broker: restore from retained state, announce, then answer commands and
+publish the blinds' position reports as they travel (the bridge is ticked between messages)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..adapters.mqtt import MqttClient
 from ..config import MqttSettings
@@ -15,6 +16,7 @@ from ..errors import BrokerError
 from ..messages import MqttMessage
 from ..mqtt_codec import CONNECTED_TOPIC, TopicKind, Topics, bridge_state_message
 from .bridge import UNREACHABLE_REQUEST, Bridge
+from .travel import FYRTUR_PERCENT_PER_S
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +24,12 @@ RESTORE_TIMEOUT_S = 3.0
 
 
 class Simulator:
-    """A virtual Zigbee2MQTT bridge on a real broker. start() returns once it is listening."""
+    """A virtual Zigbee2MQTT bridge on a real broker. start() returns once it is listening. `clock` is the
+    blinds' time (tests pass one they move by hand)."""
 
-    def __init__(self, registry: Registry, settings: MqttSettings, unreachable: Iterable[str] = ()):
-        self.bridge = Bridge(registry, unreachable)
+    def __init__(self, registry: Registry, settings: MqttSettings, unreachable: Iterable[str] = (),
+                 clock: Callable[[], float] = time.monotonic, travel_percent_per_s: float = FYRTUR_PERCENT_PER_S):
+        self.bridge = Bridge(registry, unreachable, clock, travel_percent_per_s)
         self.topics = Topics(registry.base_topic)
         self.settings = settings
         self.restored: list[str] = []
@@ -96,27 +100,31 @@ class Simulator:
             log.info("restored state of %s from retained messages", ", ".join(self.restored))
 
     def step(self, timeout_s: float = 0.2) -> bool:
-        """Handle at most one incoming message; False if none came. Survives a broker that goes away:
-        answers that cannot be delivered are dropped (the state is kept) and, once the client has
-        reconnected, everything retained is announced again."""
+        """Handle at most one incoming message (or, with none within timeout_s, publish the blinds' reports
+        that fell due); False if none came. Survives a broker that goes away: answers that cannot be
+        delivered are dropped (the state is kept) and, once the client has reconnected, everything retained
+        is announced again."""
         if self._client is None:
             raise RuntimeError("call start() first")
         message = self._client.get(timeout_s)
         if message is None:
+            self._publish(self.bridge.tick())
             return False
         if message.topic == CONNECTED_TOPIC:
             log.info("reconnected; announcing the bridge, availability and state again")
             self.republished += 1
-            outgoing = self.bridge.reconnect_messages()
+            self._publish(self.bridge.tick() + self.bridge.reconnect_messages())
         else:
-            outgoing = self.bridge.handle(message)
+            self._publish(self.bridge.handle(message))
+        return True
+
+    def _publish(self, outgoing: list[MqttMessage]) -> None:
         for out in outgoing:
             try:
                 self._client.publish(out)
             except BrokerError as exc:
                 log.warning("simulator: %s", exc)  # the next reconnection republishes every state
                 break
-        return True
 
     def serve_forever(self) -> None:
         while not self._stop.is_set():
