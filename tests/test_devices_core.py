@@ -80,6 +80,16 @@ def test_light_follows_zigbee2mqtt_payloads():
     assert apply_set("b", spec, s, "TOGGLE").state["state"] == "OFF"
 
 
+def test_a_refused_value_names_the_catalog_range():
+    lamp, blind = CATALOG["LED1545G12"], CATALOG["E1757"]
+    brightness, position = lamp.attributes["brightness"], blind.attributes["position"]
+    error = apply_set("lamp", lamp, default_state(lamp), '{"brightness": 999}').error
+    assert error.endswith(f"'brightness 999 is out of range {brightness.minimum}-{brightness.maximum}'")  # 0-254
+    assert apply_set("lamp", lamp, default_state(lamp), '{"brightness": 255}').state["brightness"] == 254
+    error = apply_set("blinds", blind, default_state(blind), '{"position": 140}').error
+    assert error.endswith(f"'position 140 is out of range {position.minimum}-{position.maximum}'")
+
+
 def test_an_off_bulb_ignores_colour_unless_the_payload_switches_it_on():
     spec = CATALOG["LED1924G9"]
     off = default_state(spec)  # OFF, color_temp 370

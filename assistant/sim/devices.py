@@ -96,11 +96,11 @@ def writable_keys(spec: ModelSpec) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _number(key: str, value: Any, low: float, high: float) -> float:
+def _number(key: str, value: Any, low: float, high: float, named_range: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise Refused(f"{key} must be a number, got {json.dumps(value)[:40]}")
     if not low <= value <= high:
-        raise Refused(f"{key} {value} is out of range {low:g}-{high:g}")
+        raise Refused(f"{key} {value} is out of range {named_range or f'{low:g}-{high:g}'}")
     return value
 
 
@@ -138,8 +138,9 @@ def _normalize(spec: ModelSpec, key: str, value: Any) -> Any:
     if spec.kind == DeviceKind.LIGHT:
         if key == "state":
             return _choice(key, value, ("ON", "OFF", "TOGGLE"))
-        if key == "brightness":
-            return min(254, round(_number(key, value, 0, 255)))
+        if key == "brightness":  # Zigbee2MQTT reads 255 as 254: taken, but the range a refusal names is the catalog's
+            a = attrs["brightness"]
+            return min(a.maximum, round(_number(key, value, a.minimum, a.maximum + 1, f"{a.minimum}-{a.maximum}")))
         if key in ("brightness_step", "brightness_step_onoff"):
             return round(_number(key, value, -255, 255))
         if key == "color_temp" and "color_temp" in attrs:
@@ -155,7 +156,8 @@ def _normalize(spec: ModelSpec, key: str, value: Any) -> Any:
         if key == "state":
             return _choice(key, value, ("OPEN", "CLOSE", "STOP"))
         if key == "position":
-            return round(_number(key, value, 0, 100))
+            a = attrs["position"]
+            return round(_number(key, value, a.minimum, a.maximum))
     elif spec.kind == DeviceKind.PURIFIER:
         if key == "fan_mode":
             if isinstance(value, int) and not isinstance(value, bool):
