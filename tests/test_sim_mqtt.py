@@ -8,6 +8,7 @@ import time
 import pytest
 
 from assistant.adapters.mqtt import MqttClient
+from assistant.errors import BrokerError
 from assistant.messages import MqttMessage
 from assistant.sim.runner import Simulator
 
@@ -133,6 +134,45 @@ def test_killed_simulator_reads_offline_and_a_restart_restores_state(mosquitto, 
         assert second.bridge.states["desk_lamp"] == {"state": "ON", "brightness": 99, "color_temp": 300}
     finally:
         second.stop()
+
+
+def test_a_second_simulator_on_the_same_base_topic_refuses_and_leaves_the_first_alone(sim, mosquitto, registry):
+    """Two simulators under one base topic would both answer every command, and stopping one published
+    'offline' for the devices the other still served. The second now refuses at start, in one line."""
+    base, first, client = sim
+    second = Simulator(registry, mqtt_settings(mosquitto))
+    with pytest.raises(BrokerError) as refused:
+        second.start()
+    second.stop()  # as 'assistant simulate' does on its way out
+    assert f"already serves {base}/" in str(refused.value) and "base_topic" in str(refused.value)
+    assert "\n" not in str(refused.value)
+    with MqttClient(mqtt_settings(mosquitto)) as fresh:
+        for topic in (f"{base}/bridge/state", f"{base}/desk_lamp/availability"):
+            fresh.subscribe(topic)
+            assert retained(fresh, topic) == {"state": "online"}
+    client.drain()
+    client.publish(MqttMessage(f"{base}/desk_lamp/set", '{"state": "ON"}'))
+    assert retained(client, f"{base}/desk_lamp")["state"] == "ON"  # the first still serves
+
+
+def test_a_stale_online_announcement_does_not_keep_a_simulator_from_starting(mosquitto, registry):
+    """A bridge that could not say goodbye (the broker went first) leaves bridge/state 'online' retained.
+    Nothing answers the health check, so the simulator takes over."""
+    settings = mqtt_settings(mosquitto)
+    base = registry.base_topic
+    with MqttClient(settings) as client:
+        client.publish(MqttMessage(f"{base}/bridge/state", '{"state": "online"}', 1, True))
+    simulator = Simulator(registry, settings)
+    simulator.health_check_timeout_s = 0.3
+    simulator.start_thread()
+    try:
+        with MqttClient(settings) as client:
+            client.subscribe(f"{base}/bridge/response/health_check")
+            client.publish(MqttMessage(f"{base}/bridge/request/health_check", '{"transaction": 7}'))
+            assert retained(client, f"{base}/bridge/response/health_check") == {
+                "data": {"healthy": True}, "status": "ok", "transaction": 7}
+    finally:
+        simulator.stop()
 
 
 def test_devices_from_broker_builds_a_registry(sim, mosquitto, tmp_path, capsys):

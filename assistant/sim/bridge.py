@@ -31,6 +31,7 @@ from .travel import FYRTUR_PERCENT_PER_S, Travel, report_due, travel_target
 log = logging.getLogger(__name__)
 
 UNREACHABLE_REQUEST = "simulate/unreachable"
+HEALTH_CHECK_REQUEST = "health_check"  # Zigbee2MQTT's own: {"data": {"healthy": true}, "status": "ok"}
 DEVICE_SCENE_GROUP = 0  # scene_store on a device topic uses group 0, as Zigbee2MQTT does
 
 
@@ -148,6 +149,9 @@ class Bridge:
                 return [state_message(self.topics, route.name, self.states[route.name])]
             if route.kind == TopicKind.BRIDGE and route.name == f"request/{UNREACHABLE_REQUEST}":
                 return self._set_unreachable(message.payload)
+            if route.kind == TopicKind.BRIDGE and route.name == f"request/{HEALTH_CHECK_REQUEST}":
+                transaction = (parse_object(message.payload) or {}).get("transaction")
+                return [response_message(self.topics, HEALTH_CHECK_REQUEST, {"healthy": True}, None, transaction)]
         except Exception:  # a bug here must not take the bridge down; say so and carry on
             log.exception("simulator failed on %s", message.topic)
             return [self._error(f"internal error handling '{message.topic}'")]

@@ -3,6 +3,7 @@ publish the blinds' position reports as they travel (the bridge is ticked betwee
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -14,13 +15,14 @@ from ..config import MqttSettings
 from ..devices.registry import Registry
 from ..errors import BrokerError
 from ..messages import MqttMessage
-from ..mqtt_codec import CONNECTED_TOPIC, TopicKind, Topics, bridge_state_message
-from .bridge import UNREACHABLE_REQUEST, Bridge
+from ..mqtt_codec import CONNECTED_TOPIC, TopicKind, Topics, bridge_state_message, parse_availability, parse_object
+from .bridge import HEALTH_CHECK_REQUEST, UNREACHABLE_REQUEST, Bridge
 from .travel import FYRTUR_PERCENT_PER_S
 
 log = logging.getLogger(__name__)
 
 RESTORE_TIMEOUT_S = 3.0
+HEALTH_CHECK_TIMEOUT_S = 2.0  # a live bridge answers in milliseconds
 
 
 class Simulator:
@@ -34,6 +36,7 @@ class Simulator:
         self.settings = settings
         self.restored: list[str] = []
         self.republished = 0  # times everything was announced again after a reconnection
+        self.health_check_timeout_s = HEALTH_CHECK_TIMEOUT_S
         self._client: MqttClient | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,24 +67,33 @@ class Simulator:
         if not up:
             raise BrokerError(f"MQTT broker at {self.settings.host}:{self.settings.port} did not come up within "
                               f"{wait_for_broker_s:g} s; start Mosquitto or pass --broker HOST:PORT")
-        self._restore()
+        try:
+            if self._restore():
+                self._refuse_if_served()
+        except BrokerError:
+            self._client.close()  # a clean goodbye: our last will (bridge offline) would speak for the other one
+            self._client = None
+            raise
         for message in self.bridge.startup_messages():
             self._client.publish(message)
         registry = self.bridge.registry
         names = list(registry.devices) + list(registry.groups)
         self._client.subscribe(*[self.topics.set(n) for n in names], *[self.topics.get(n) for n in registry.devices],
-                               self.topics.bridge(f"request/{UNREACHABLE_REQUEST}"))
+                               self.topics.bridge(f"request/{UNREACHABLE_REQUEST}"),
+                               self.topics.bridge(f"request/{HEALTH_CHECK_REQUEST}"))
         log.info("simulating %d devices and %d groups under %s/", len(registry.devices), len(registry.groups),
                  self.topics.base)
         return self
 
-    def _restore(self) -> None:
-        """Read our own retained states from the last run. A private echo marks the end of the retained burst."""
+    def _restore(self) -> bool:
+        """Read our own retained states from the last run. A private echo marks the end of the retained burst.
+        True when the retained bridge/state says a bridge is online under our base topic."""
         if self._client is None:
             raise RuntimeError("call start() first")
         marker = self.topics.bridge(f"simulate/restore/{uuid.uuid4().hex}")
-        state_topics = [self.topics.state(n) for n in self.bridge.registry.devices]
+        state_topics = [self.topics.state(n) for n in self.bridge.registry.devices] + [self.topics.bridge("state")]
         self._client.subscribe(marker, *state_topics)
+        announced = False
         self._client.publish(MqttMessage(marker, "{}", qos=1, retain=False))
         while True:
             message = self._client.get(RESTORE_TIMEOUT_S)
@@ -94,10 +106,41 @@ class Simulator:
             if route is not None and route.kind == TopicKind.STATE and message.retain:
                 if self.bridge.restore(route.name, message.payload):
                     self.restored.append(route.name)
+            elif message.topic == self.topics.bridge("state") and message.retain:
+                announced = parse_availability(message.payload) is True
         self._client.unsubscribe(marker, *state_topics)
         self._client.drain()
         if self.restored:
             log.info("restored state of %s from retained messages", ", ".join(self.restored))
+        return announced
+
+    def _refuse_if_served(self) -> None:
+        """Another bridge announced itself under our base topic. If it is alive (it answers Zigbee2MQTT's
+        health check), starting would make two bridges answer every command, and whichever stopped first
+        would mark the other's devices offline: refuse. If nothing answers, the announcement is stale (a
+        bridge that could not say goodbye, e.g. the broker stopped first) and we take over."""
+        transaction = uuid.uuid4().hex
+        response = self.topics.bridge(f"response/{HEALTH_CHECK_REQUEST}")
+        self._client.subscribe(response)
+        self._client.publish(MqttMessage(self.topics.bridge(f"request/{HEALTH_CHECK_REQUEST}"),
+                                         json.dumps({"transaction": transaction}), qos=1, retain=False))
+        deadline = time.monotonic() + self.health_check_timeout_s
+        answered = False
+        while not answered and (left := deadline - time.monotonic()) > 0:
+            message = self._client.get(left)
+            if message is None:
+                break
+            answered = (message.topic == response
+                        and (parse_object(message.payload) or {}).get("transaction") == transaction)
+        self._client.unsubscribe(response)
+        self._client.drain()
+        base, where = self.topics.base, f"{self.settings.host}:{self.settings.port}"
+        if answered:
+            raise BrokerError(f"a Zigbee2MQTT bridge already serves {base}/ on {where} (another 'assistant "
+                              "simulate'?); stop it first (or let 'assistant demo --broker' use it: --no-simulator), "
+                              "or give this simulator its own base_topic in devices.yaml (--config DIR)")
+        log.warning("%s/bridge/state says online, but no bridge answered a health check within %.1f s; taking over",
+                    base, self.health_check_timeout_s)
 
     def step(self, timeout_s: float = 0.2) -> bool:
         """Handle at most one incoming message (or, with none within timeout_s, publish the blinds' reports
