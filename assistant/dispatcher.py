@@ -8,7 +8,8 @@ messages it would publish and touches nothing.
 Broker faults: a turn that needs the broker while it is away waits up to settings.offline_queue_ms for
 it to come back, then reports every device it would have touched as FAILED ("broker unavailable ...").
 Nothing is published late. After a reconnection the dispatcher catches up (retained states, and the
-bridge's announcement when a bridge had been seen) before it sends anything.
+bridge's announcement when a bridge had been seen) before it sends anything. Which message answers which
+command is awaited.py's business.
 """
 
 from __future__ import annotations
@@ -18,25 +19,21 @@ import time
 import uuid
 from typing import Any, Mapping, NamedTuple, Protocol
 
+from .awaited import Awaited
 from .config import MqttSettings
 from .devices.catalog import DeviceKind
 from .devices.planner import Plan, Query, plan
 from .devices.registry import Registry
-from .devices.reported import MAX_STATE_BYTES, clean_state, confirms, still_travelling
+from .devices.reported import MAX_STATE_BYTES, clean_state
 from .devices.units import brightness_to_percent
 from .errors import BrokerError
 from .messages import DeviceCommand, DeviceOutcome, Intent, MqttMessage, Outcome
-from .mqtt_codec import (CONNECTED_TOPIC, BridgeError, TopicKind, Topics, encode_command, parse_availability,
-                         parse_bridge_error, parse_object, sync_topic)
+from .mqtt_codec import (CONNECTED_TOPIC, TopicKind, Topics, encode_command, parse_availability, parse_bridge_error,
+                         parse_object, sync_topic)
 
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_S = 2.0
-# How long a command that got no answer may still be answered by a bridge error. Zigbee2MQTT logs a failed
-# publish only once the radio gives up: zigbee-herdsman waits 6 s for the adapter and 10 s for the device
-# ("failed (SRSP - AF - dataRequest after 6000ms)", "timeout":10000 in Koenkk/zigbee2mqtt#10387), longer
-# than the echo wait, so such an error often arrives during a later turn.
-LATE_ERROR_S = 30.0
 
 
 class MqttPort(Protocol):
@@ -59,19 +56,6 @@ class DispatchResult(NamedTuple):
     outcomes: tuple[DeviceOutcome, ...]
 
 
-class _Pending:
-    """A device whose state echo is awaited: what was asked of it, and its state when it was asked.
-    `command` numbers the /set message it waits on (the members of a group share one)."""
-    __slots__ = ("device", "target", "command", "sent_at", "changes", "before", "seen", "outcome")
-
-    def __init__(self, device: str, target: str, command: int, sent_at: float, changes: Mapping[str, Any],
-                 before: Mapping[str, Any]):
-        self.device, self.target, self.command, self.sent_at = device, target, command, sent_at
-        self.changes, self.before = changes, before
-        self.seen: dict[str, Any] | None = None  # the last live report that did not show the change
-        self.outcome: DeviceOutcome | None = None
-
-
 class Dispatcher:
     def __init__(self, registry: Registry, settings: MqttSettings, client: MqttPort | None = None,
                  states: Mapping[str, Mapping[str, Any]] | None = None):
@@ -87,9 +71,7 @@ class Dispatcher:
         self._online: dict[str, bool | None] = {}
         self._bridge_online: bool | None = None
         self._bridge_seen = False  # a bridge announced itself at some point: expect it back after a reconnect
-        self._pending: list[_Pending] = []
-        self._sent = 0  # /set messages so far, to number them
-        self._unanswered: list[_Pending] = []  # from earlier turns: a late bridge error may still be about them
+        self._awaited = Awaited()
         self._marker = sync_topic(uuid.uuid4().hex, settings.satellite_id)
         self._stale = True  # retained states not absorbed since the last (re)connection
         if client is not None:
@@ -163,26 +145,23 @@ class Dispatcher:
             if reported is not None:
                 state = self._merge(route.name, reported)
                 if not message.retain:
-                    self._resolve(lambda p: p.device == route.name and confirms(p.changes, p.before, state),
-                                  Outcome.DONE, state=state)
-                    for p in self._pending:
-                        if p.device == route.name and p.outcome is None:
-                            p.seen = state
+                    self._awaited.report(route.name, state, time.monotonic())
         elif route.kind == TopicKind.AVAILABILITY and route.name in self.registry.devices:
             online = parse_availability(message.payload)
             self._online[route.name] = online
             if online is False:
-                self._resolve(lambda p: p.device == route.name, Outcome.UNREACHABLE, detail="availability offline")
+                self._awaited.unreachable(lambda device: device == route.name, "availability offline", self._states,
+                                          time.monotonic())
         elif route.kind == TopicKind.BRIDGE and route.name == "state":
             self._bridge_online = parse_availability(message.payload)
             self._bridge_seen = self._bridge_seen or self._bridge_online is not None
             if self._bridge_online is False:
-                self._unanswered = []  # a stopped bridge will not report on what it was sending
-                self._resolve(lambda p: True, Outcome.UNREACHABLE, detail="bridge offline")
+                self._awaited.forget_owed()
+                self._awaited.unreachable(lambda device: True, "bridge offline", self._states, time.monotonic())
         elif route.kind == TopicKind.BRIDGE and route.name == "logging" and len(message.payload) <= MAX_STATE_BYTES:
             error = parse_bridge_error(message.payload)
             if error is not None:
-                self._refuse(error)
+                self._awaited.refuse(error, self._states, time.monotonic())
 
     def _merge(self, name: str, reported: Mapping[str, Any]) -> dict[str, Any]:
         """Fold a report into what we know of the device. Zigbee2MQTT with cache_state: false publishes only
@@ -192,34 +171,6 @@ class Dispatcher:
         state = kept | clean_state(self.registry.devices[name].spec, reported)
         self._states[name] = state
         return state
-
-    def _refuse(self, error: BridgeError) -> None:
-        """A bridge error answers one command: the oldest unanswered one it names. That may be a command of an
-        earlier turn (the error then settles nothing now), never the device for good."""
-        now = time.monotonic()
-        self._unanswered = [p for p in self._unanswered if now - p.sent_at < LATE_ERROR_S]
-        for earlier in self._unanswered:
-            if error.about(earlier.target, earlier.changes):
-                self._unanswered = [p for p in self._unanswered if p.command != earlier.command]
-                log.info("the bridge refused an earlier command to %s: %s", earlier.target, error.text)
-                return
-        answered = next((p.command for p in self._pending if p.outcome is None and error.about(p.target, p.changes)),
-                        None)
-        if answered is not None:
-            self._resolve(lambda p: p.command == answered, Outcome.REFUSED, detail=error.text)
-
-    def _resolve(self, match, outcome: Outcome, state: Mapping[str, Any] | None = None, detail: str = "") -> None:
-        """Settle the open commands matching; a state echo settles only the oldest (and says where a blind
-        that answered by moving is still going)."""
-        now = time.monotonic()
-        for p in self._pending:
-            if p.outcome is None and match(p):
-                after = dict(state or self._states.get(p.device, {}))
-                if outcome == Outcome.DONE:
-                    detail = still_travelling(p.changes, after)
-                p.outcome = DeviceOutcome(p.device, outcome, after, detail, round((now - p.sent_at) * 1000, 2))
-                if outcome == Outcome.DONE:
-                    return
 
     def device_states(self) -> dict[str, dict[str, Any]]:
         """Last reported state of every registry device (empty dict if none seen yet)."""
@@ -267,26 +218,23 @@ class Dispatcher:
 
     def _send(self, the_plan: Plan, messages: tuple[MqttMessage, ...]
               ) -> tuple[tuple[DeviceOutcome, ...], tuple[MqttMessage, ...]]:
-        self._pending = []
+        self._awaited.begin()
         echoes = list(the_plan.echoes)  # ordered like the commands that cause them
         published: list[MqttMessage] = []
         for i, (command, message) in enumerate(zip(the_plan.commands, messages)):
-            sent_at = time.monotonic()
-            first = len(self._pending)
+            answers: list[tuple[str, str]] = []
             while echoes and echoes[0][1] == command.device:
-                device, target = echoes.pop(0)
-                self._pending.append(_Pending(device, target, self._sent, sent_at, command.changes,
-                                              dict(self._states.get(device, {}))))
-                if device == target:
+                answers.append(echoes.pop(0))
+                if answers[-1][0] == command.device:
                     break  # a device's own command has one echo; only a group's members share a command
-            self._sent += 1
+            self._awaited.expect(answers, command.changes, time.monotonic(), self._states)
             try:
                 self.client.publish(message)
             except BrokerError as exc:
                 # Not acknowledged (and withdrawn): this command and the ones after it did not happen.
                 log.warning("%s", exc)
-                unsent = tuple((p.device, p.target) for p in self._pending[first:]) + tuple(echoes)
-                del self._pending[first:]
+                self._awaited.withdraw_last()
+                unsent = tuple(answers) + tuple(echoes)
                 detail = str(exc) if str(exc).startswith("broker unavailable") else f"broker unavailable: {exc}"
                 failed = self._failed(Plan(the_plan.commands[i:], unsent), detail)
                 return self._await_echoes() + failed, tuple(published)
@@ -295,12 +243,10 @@ class Dispatcher:
 
     def _await_echoes(self) -> tuple[DeviceOutcome, ...]:
         bridge_down = self._bridge_online is False
-        for p in self._pending:
-            if bridge_down or self._online.get(p.device) is False:
-                p.outcome = DeviceOutcome(p.device, Outcome.UNREACHABLE, self._states.get(p.device, {}),
-                                          "bridge offline" if bridge_down else "availability offline")
+        self._awaited.unreachable(lambda device: bridge_down or self._online.get(device) is False,
+                                  "bridge offline" if bridge_down else "availability offline", self._states, None)
         deadline = time.monotonic() + self.echo_timeout_s
-        while any(p.outcome is None for p in self._pending):
+        while self._awaited.waiting:
             left = deadline - time.monotonic()
             message = self.client.get(left) if left > 0 else None
             if message is None:
@@ -310,16 +256,10 @@ class Dispatcher:
             missing, waited = Outcome.UNREACHABLE, f"no state echo within {self.echo_timeout_s * 1000:.0f} ms"
         else:
             missing, waited = Outcome.FAILED, f"broker unavailable at {self.where}: lost before the device answered"
-        outcomes = tuple(p.outcome or (
-            DeviceOutcome(p.device, Outcome.TIMEOUT, p.seen,
-                          f"it reported, but not the change, within {self.echo_timeout_s * 1000:.0f} ms")
-            if p.seen is not None else DeviceOutcome(p.device, missing, self._states.get(p.device, {}), waited))
-            for p in self._pending)
-        now = time.monotonic()
-        self._unanswered = [p for p in self._unanswered if now - p.sent_at < LATE_ERROR_S] + [
-            p for p in self._pending if p.outcome is None or p.outcome.outcome not in (Outcome.DONE, Outcome.REFUSED)]
-        self._pending = []
-        return outcomes
+        unchanged = f"it reported, but not the change, within {self.echo_timeout_s * 1000:.0f} ms"
+        return self._awaited.finish(time.monotonic(), lambda device, seen: (
+            DeviceOutcome(device, Outcome.TIMEOUT, seen, unchanged) if seen is not None
+            else DeviceOutcome(device, missing, self._states.get(device, {}), waited)))
 
     def _answer(self, query: Query) -> DeviceOutcome:
         device = self.registry.devices[query.device]
