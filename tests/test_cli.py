@@ -179,3 +179,17 @@ def test_run_realtime_text_output_streams_each_turn_as_it_ends(monkeypatch):
     assert [n for ms, n in seen if ms in (80, 5360, 10240)] == [0, 1, 2]
     out.flush()
     assert out.flushed.count(" heard '") == 3 and out.flushed.rstrip().endswith("3 turn(s)")
+
+
+@pytest.mark.models
+def test_the_demo_runs_its_six_turns_and_the_blinds_arrive(capsys):
+    """The README's main command, end to end: embedded broker, simulated devices, the bundled recording."""
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "\n6 turn(s). Device states before -> after:" in out
+    assert "not understood" not in out and "timeout" not in out
+    rows = [line[3:].split("  ", 1) for line in out.split("before -> after:\n")[1].splitlines() if "  ->  " in line]
+    after = {name: rest.rsplit("  ->  ", 1)[1] for name, rest in rows}
+    assert after["blinds"] == "state=CLOSE position=0"
+    assert after["coffee maker"] == "state=ON" and after["air purifier"].startswith("fan_mode=auto")
+    assert after["kitchen light"].startswith("state=OFF") and after["living room lamp"].startswith("state=ON")
