@@ -132,6 +132,19 @@ def test_a_missing_config_folder_is_named_with_the_fix(tmp_path, capsys, command
     assert f"config folder {tmp_path / 'file.yaml'} is not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["devices", "--from-broker"]])
+def test_a_dead_broker_is_one_line_that_does_not_send_people_to_the_demo(capsys, command):
+    """The demo brings its own broker and devices: no help to someone driving their own."""
+    from assistant.adapters.mosquitto import free_port
+
+    port = free_port()  # nothing listens there
+    assert main([*command, "--broker", f"127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    said = [line for line in err if "cannot reach MQTT broker" in line]
+    assert said and said[0].endswith("start Mosquitto there (scripts/setup.sh installs it) or pass --broker HOST:PORT")
+    assert not any("assistant demo" in line or "Traceback" in line for line in err)
+
+
 def test_simulate_without_a_broker_suggests_what_fits_simulate(capsys):
     from assistant.adapters.mosquitto import free_port
 

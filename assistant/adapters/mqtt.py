@@ -109,7 +109,7 @@ class MqttClient:
         return self._online.wait(max(0.0, timeout_s))
 
     def _connect(self, timeout_s: float, required: bool) -> None:
-        hint = "start Mosquitto (or 'assistant demo' for the embedded broker) or pass --broker HOST:PORT"
+        hint = "start Mosquitto there (scripts/setup.sh installs it) or pass --broker HOST:PORT"
         host, port, keepalive = self.settings.host, self.settings.port, self.settings.keepalive_s
         try:
             self._client.connect(host, port, keepalive=keepalive)
