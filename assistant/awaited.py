@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # ("failed (SRSP - AF - dataRequest after 6000ms)", "timeout":10000 in Koenkk/zigbee2mqtt#10387), longer
 # than the echo wait, so such an error often arrives during a later turn.
 LATE_ERROR_S = 30.0
+BRIDGE_OFFLINE = "bridge offline"  # a stopped bridge reports nothing about what it was sending
 
 States = Mapping[str, Mapping[str, Any]]
 
@@ -80,6 +81,8 @@ class Awaited:
         for p in self._pending:
             if p.outcome is None and p.device == device:
                 p.seen = dict(state)
+        # A late report that shows an earlier turn's change answers it: no error is owed to it any more.
+        self._owed = [p for p in self._owed if p.device != device or not confirms(p.changes, p.before, state)]
 
     def unreachable(self, offline: Callable[[str], bool], detail: str, known: States, now: float | None) -> None:
         """Devices that went offline (or the bridge, for all of them): their open commands cannot be answered.
@@ -111,9 +114,10 @@ class Awaited:
                ) -> tuple[DeviceOutcome, ...]:
         """The turn's outcomes in command order; `unanswered(device, seen)` words a device that did not
         answer (seen: its last report, which did not show the change). Commands without an answer (or
-        only an 'offline') stay owed one."""
+        only a device's 'offline') stay owed one."""
         outcomes = tuple(p.outcome or unanswered(p.device, p.seen) for p in self._pending)
         self._owed = [p for p in self._owed if now - p.sent_at < LATE_ERROR_S] + [
-            p for p in self._pending if p.outcome is None or p.outcome.outcome not in (Outcome.DONE, Outcome.REFUSED)]
+            p for p in self._pending if p.outcome is None or (p.outcome.outcome is Outcome.UNREACHABLE
+                                                              and p.outcome.detail != BRIDGE_OFFLINE)]
         self._pending = []
         return outcomes

@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Any, Mapping, NamedTuple, Protocol
 
-from .awaited import Awaited
+from .awaited import BRIDGE_OFFLINE, Awaited
 from .config import MqttSettings
 from .devices.catalog import DeviceKind
 from .devices.planner import Plan, Query, plan
@@ -157,7 +157,7 @@ class Dispatcher:
             self._bridge_seen = self._bridge_seen or self._bridge_online is not None
             if self._bridge_online is False:
                 self._awaited.forget_owed()
-                self._awaited.unreachable(lambda device: True, "bridge offline", self._states, time.monotonic())
+                self._awaited.unreachable(lambda device: True, BRIDGE_OFFLINE, self._states, time.monotonic())
         elif route.kind == TopicKind.BRIDGE and route.name == "logging" and len(message.payload) <= MAX_STATE_BYTES:
             error = parse_bridge_error(message.payload)
             if error is not None:
@@ -223,10 +223,12 @@ class Dispatcher:
         published: list[MqttMessage] = []
         for i, (command, message) in enumerate(zip(the_plan.commands, messages)):
             answers: list[tuple[str, str]] = []
-            while echoes and echoes[0][1] == command.device:
+            # A command's echoes are its device, or each member of its group once: a second command to the
+            # same target in this turn has echoes of its own.
+            while echoes and echoes[0][1] == command.device and all(echoes[0][0] != d for d, _ in answers):
                 answers.append(echoes.pop(0))
                 if answers[-1][0] == command.device:
-                    break  # a device's own command has one echo; only a group's members share a command
+                    break
             self._awaited.expect(answers, command.changes, time.monotonic(), self._states)
             try:
                 self.client.publish(message)
@@ -244,7 +246,7 @@ class Dispatcher:
     def _await_echoes(self) -> tuple[DeviceOutcome, ...]:
         bridge_down = self._bridge_online is False
         self._awaited.unreachable(lambda device: bridge_down or self._online.get(device) is False,
-                                  "bridge offline" if bridge_down else "availability offline", self._states, None)
+                                  BRIDGE_OFFLINE if bridge_down else "availability offline", self._states, None)
         deadline = time.monotonic() + self.echo_timeout_s
         while self._awaited.waiting:
             left = deadline - time.monotonic()

@@ -405,3 +405,15 @@ def test_a_travelling_blind_confirms_once_it_moves_towards_its_target(mosquitto,
 
 def run_on(dispatcher, intent, **slots):
     return dispatcher.dispatch([Intent(intent, slots)])
+
+
+@pytest.mark.parametrize("second", [Intent("HassLightSet", {"group": "downstairs_lights", "brightness": 50}),
+                                    Intent("HassTurnOn", {"group": "downstairs_lights"})])
+def test_two_commands_to_one_group_in_a_turn_each_wait_for_their_own_reports(home, second):
+    """The first command took every member's reports, its own and the second's: both lamps were said not to
+    confirm, after the full wait, though both did what was asked."""
+    result = home.dispatcher.dispatch([Intent("HassTurnOff", {"group": "downstairs_lights"}), second])
+    assert [(o.device, o.outcome) for o in result.outcomes] == \
+        [("kitchen_light", Outcome.DONE), ("living_room_lamp", Outcome.DONE)] * 2
+    states = home.dispatcher.device_states()
+    assert states["kitchen_light"]["state"] == states["living_room_lamp"]["state"] == "ON"
