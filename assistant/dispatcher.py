@@ -25,7 +25,7 @@ from .devices.catalog import DeviceKind
 from .devices.planner import Plan, Query, plan
 from .devices.registry import Registry
 from .devices.reported import MAX_STATE_BYTES, clean_state
-from .devices.units import brightness_to_percent
+from .devices.units import spoken_value
 from .errors import BrokerError
 from .messages import DeviceCommand, DeviceOutcome, Intent, MqttMessage, Outcome
 from .mqtt_codec import (CONNECTED_TOPIC, TopicKind, Topics, encode_command, parse_availability, parse_bridge_error,
@@ -277,8 +277,6 @@ class Dispatcher:
             return DeviceOutcome(query.device, Outcome.FAILED, dict(state), f"{device.spoken} has no {query.attribute}")
         if query.expected is not None:
             detail = "yes" if str(value).upper() == str(query.expected).upper() else "no"
-        elif key == "brightness":
-            detail = f"{brightness_to_percent(value)}%"
         else:
-            detail = str(value)
+            detail = spoken_value(key, value)
         return DeviceOutcome(query.device, Outcome.ANSWERED, {key: value, **state}, detail)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .devices.registry import Registry
-from .devices.units import COLOR_HEX, brightness_to_percent, color_name_to_xy, mired_to_kelvin
-from .messages import DeviceCommand, EndReason, Interaction, Outcome
+from .devices.units import COLOR_HEX, brightness_to_percent, color_name_to_xy, mired_to_kelvin, spoken_value
+from .messages import DeviceCommand, DeviceOutcome, EndReason, Interaction, Outcome
 
 
 def _spoken(registry: Registry, name: str) -> str:
@@ -66,7 +66,7 @@ def change_words(changes: Mapping[str, Any]) -> str:
         words.append({0: "closing", 100: "opening"}.get(position, f"moving to {position} percent open"))
     elif state in ("OPEN", "CLOSE", "STOP"):
         words.append({"OPEN": "opening", "CLOSE": "closing", "STOP": "stopped"}[state])
-    elif state == "OFF":
+    elif state == "OFF" or changes.get("fan_state") == "OFF":
         words.append("off")
     if "brightness" in changes:
         words.append(f"at {brightness_to_percent(changes['brightness'])} percent")
@@ -83,7 +83,7 @@ def change_words(changes: Mapping[str, Any]) -> str:
     if "fan_mode" in changes:
         mode = str(changes["fan_mode"])
         words.append({"off": "off", "auto": "on auto"}.get(mode, f"on speed {mode}"))
-    if not words and state == "ON":
+    if not words and (state == "ON" or changes.get("fan_state") == "ON"):
         words.append("on")
     return " and ".join(words) or "changed"
 
@@ -97,10 +97,37 @@ def _did(registry: Registry, command: DeviceCommand) -> str:
     return f"{_spoken(registry, command.device)} {change_words(changes)}"
 
 
+def _answer(name: str, outcome: DeviceOutcome, alone: bool) -> str:
+    """'Yes, kitchen light is on', 'desk lamp is at 50%', 'blinds are 30% open'."""
+    if outcome.detail in ("yes", "no"):  # 'is it on?': say what it is, and yes or no when it is the only one
+        value = outcome.state.get("fan_state", outcome.state.get("state"))
+        phrase = spoken_value("state", value) if value is not None else outcome.detail
+        return f"{outcome.detail}, {name} {_is(name)} {phrase}" if alone else f"{name} {_is(name)} {phrase}"
+    at = "at " if outcome.detail.endswith(("%", "kelvin")) else ""
+    return f"{name} {_is(name)} {at}{outcome.detail}"
+
+
+def _is(name: str) -> str:
+    return "are" if name.endswith("s") else "is"
+
+
+def _sorry(name: str, outcome: DeviceOutcome) -> str:
+    """Why a device did not do it, in words that do not blame the wrong thing."""
+    if outcome.outcome is Outcome.REFUSED:
+        if outcome.detail.startswith(name):  # the planner's reason: 'kitchen light cannot show colours'
+            return outcome.detail
+        if outcome.detail.startswith("nothing there can do"):
+            return "nothing there can do that"
+        return f"{name} refused it"  # the bridge's error
+    if outcome.outcome is Outcome.FAILED:
+        return f"I could not reach {name}"
+    return f"{name} did not respond"
+
+
 def spoken_reply(registry: Registry, interaction: Interaction) -> str:
     """What a speaker says back: short and plain. It names each device and what it now does, so a
-    misheard command is noticed at once ("kitchen light off" when you asked for brighter), and it is
-    honest about what did not happen."""
+    misheard command is noticed at once ("kitchen light off" when you asked for brighter), answers in
+    whole sentences, and says truthfully what did not happen and why."""
     u = interaction.utterance
     if u is not None and u.ended_by is EndReason.NO_SPEECH:
         return "I didn't hear a command."
@@ -113,11 +140,12 @@ def spoken_reply(registry: Registry, interaction: Interaction) -> str:
         covers = set(group.members) if group else {command.device}
         if covers <= done:  # every device it reached confirmed; failures are said below
             said.append(_did(registry, command))
-    said += [o.detail for o in interaction.outcomes if o.outcome is Outcome.ANSWERED and o.detail]
-    failed = [_spoken(registry, o.device) for o in interaction.outcomes
+    answers = [o for o in interaction.outcomes if o.outcome is Outcome.ANSWERED and o.detail]
+    said += [_answer(_spoken(registry, o.device), o, len(answers) == 1) for o in answers]
+    failed = [_sorry(_spoken(registry, o.device), o) for o in interaction.outcomes
               if o.outcome in (Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.FAILED)]
     if failed:
-        said.append(f"sorry, {' and '.join(failed)} did not respond")
+        said.append("sorry, " + ", ".join(dict.fromkeys(failed)))
     if said:
         text = ", ".join(said)
         return text[0].upper() + text[1:] + "."

@@ -72,3 +72,17 @@ def color_name_to_xy(name: str) -> tuple[float, float]:
     if hex_color is None:
         raise ValueError(f"unknown colour {name!r}; known: {', '.join(COLOR_HEX)}")
     return hex_to_xy(hex_color)
+
+
+def spoken_value(key: str, value) -> str:
+    """A reported value as people say it: brightness in percent, colour temperature in kelvin (not the
+    mired Zigbee2MQTT reports), a blind's position as how far open, states in lower case."""
+    if key == "brightness" and isinstance(value, int):
+        return f"{brightness_to_percent(value)}%"
+    if key == "color_temp" and isinstance(value, (int, float)) and value > 0:
+        return f"{round(mired_to_kelvin(value), -2)} kelvin"
+    if key == "position" and isinstance(value, (int, float)):
+        return {0: "closed", 100: "fully open"}.get(value, f"{value}% open")
+    if key == "fan_mode":
+        return {"off": "off", "auto": "on auto"}.get(str(value), f"on speed {value}")
+    return {"CLOSE": "closed"}.get(str(value), str(value).lower())
