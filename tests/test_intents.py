@@ -81,8 +81,6 @@ CONTRACT = [
     # what people say most; without them "turn on the lights" was heard as "turn on the blinds"
     ("turn on the lights", [("HassTurnOn", {"domain": "light"})]),
     ("turn the lights off", [("HassTurnOff", {"domain": "light"})]),
-    ("lights off", [("HassTurnOff", {"domain": "light"})]),
-    ("the lights on", [("HassTurnOn", {"domain": "light"})]),
     ("dim the lights", [("HassLightSet", {"domain": "light", "brightness_step": -25})]),
     ("turn on the desk lamp and dim it by 20 percent",
      [("HassTurnOn", {"name": "desk_lamp"}), ("HassLightSet", {"name": "desk_lamp", "brightness_step": -20})]),
