@@ -157,10 +157,42 @@ def test_custom_model_by_path_and_bad_model_file(tmp_path):
     assert custom[0].name == "alexa_v0.1"
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
-    with pytest.raises(ModelError, match=r"cannot load \S*broken.onnx .*assistant models verify"):
+    # `models verify` checks only the stock models, so it is no hint for a file of one's own
+    with pytest.raises(ModelError, match=r"cannot load wake-word model \S*broken.onnx .*copy it again") as err:
         OpenWakeWordScorer(resolve_wake_words([str(broken)], MODELS), MODELS)
+    assert "models verify" not in str(err.value)
     with pytest.raises(ModelError, match="unknown wake word"):
         resolve_wake_words(["hey_computer"], MODELS)
+
+
+@pytest.mark.parametrize("model, seen", [
+    ("melspectrogram.onnx", "its input is [batch_size, samples]"),
+    ("embedding_model.onnx", "its input is [unk__314, 76, 32, 1]"),
+    ("silero_vad.onnx", "its inputs are input [batch, sequence], sr [], h"),
+])
+def test_an_onnx_file_that_is_no_wake_word_model_is_refused_at_load(model, seen):
+    """openwakeword takes any ONNX file and failed on the first frame with a traceback (int('samples'),
+    onnxruntime's 'Invalid rank'); the input shape tells at load time."""
+    with pytest.raises(ModelError) as err:
+        OpenWakeWordScorer(resolve_wake_words([str(MODELS / model)], MODELS), MODELS)
+    message = str(err.value)
+    assert message.startswith(f"{MODELS / model} is not an openWakeWord wake-word model ({seen}")
+    assert "expected one input [batch, frames, 96]" in message
+
+
+def test_wake_and_run_refuse_a_feature_model_as_wake_word_in_one_line(tmp_path):
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    settings = config / "assistant.yaml"
+    settings.write_text(settings.read_text().replace("wake_words: [hey_jarvis]",
+                                                     f"wake_words: [{MODELS / 'melspectrogram.onnx'}]"))
+    clip = str(WAKE / "pos_hey_jarvis__joe.wav")
+    for argv in (["wake", "--wake-word", str(MODELS / "melspectrogram.onnx"), clip],
+                 ["run", "--dry-run", "--config", str(config), clip]):
+        out = subprocess.run([sys.executable, "-m", "assistant", *argv], capture_output=True, text=True, cwd=ROOT)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 1 and len(lines) == 1, (argv, out.stderr)
+        assert "melspectrogram.onnx is not an openWakeWord wake-word model" in lines[0], argv
 
 
 def test_threshold_slides_only_on_the_noisy_recordings(scorer):

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 class WakeModelFile:
     name: str  # what detections are called: manifest name ("alexa") or the custom file's stem
     path: Path
+    custom: bool = False  # a file given by path: `assistant models verify` knows nothing of it
 
 
 def resolve_wake_words(names_or_paths: list[str] | tuple[str, ...], models_dir: Path,
@@ -51,13 +52,62 @@ def resolve_wake_words(names_or_paths: list[str] | tuple[str, ...], models_dir: 
                                      "use the .onnx version of the model") from None
             elif path.suffix != ".onnx":
                 raise ModelError(f"{item}: wake-word models must be .onnx (or .tflite)")
-            out.append(WakeModelFile(path.stem, path))
+            out.append(WakeModelFile(path.stem, path, custom=True))
             continue
         known = [m.name for m in manifest.models.values() if m.kind == "wake_word"]
         raise ModelError(f"unknown wake word {item!r}; use one of {', '.join(known)} or a path to a .onnx model")
     if not out:
         raise ModelError("no wake word configured")
     return out
+
+
+# What openWakeWord feeds a wake-word model: the last N frames of 96 embedding features each.
+_EMBEDDING_FEATURES = 96
+_EXPECTED = (f"one input [batch, frames, {_EMBEDDING_FEATURES}] of openWakeWord's embedding features "
+             "and one output [batch, scores]")
+
+
+def _shape(dims) -> str:
+    return "[" + ", ".join(str(d) for d in dims) + "]"
+
+
+def check_wake_model(wake: WakeModelFile) -> None:
+    """Refuse an ONNX file that is not an openWakeWord wake-word model, before openwakeword takes it.
+
+    openwakeword loads any ONNX file and only fails on the first frame, deep inside (int('samples') for
+    melspectrogram.onnx, onnxruntime's 'Invalid rank' for embedding_model.onnx); the input shape says it
+    at once.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.inter_op_num_threads = options.intra_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(wake.path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own types for corrupt files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"cannot load wake-word model {wake.path} ({reason[-160:]}); "
+                         f"{_CUSTOM_FIX if wake.custom else _stock_fix(wake.path.parent)}") from None
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    problem = None
+    if len(inputs) != 1:
+        problem = "its inputs are " + ", ".join(f"{i.name} {_shape(i.shape)}" for i in inputs)
+    elif (len(inputs[0].shape) != 3 or inputs[0].shape[2] != _EMBEDDING_FEATURES
+          or not isinstance(inputs[0].shape[1], int) or inputs[0].type != "tensor(float)"):
+        kind = "" if inputs[0].type == "tensor(float)" else f" of {inputs[0].type}"
+        problem = f"its input is {_shape(inputs[0].shape)}{kind}"
+    elif not outputs or len(outputs[0].shape) != 2 or not isinstance(outputs[0].shape[1], int):
+        problem = "its output is " + (_shape(outputs[0].shape) if outputs else "missing")
+    if problem:
+        raise ModelError(f"{wake.path} is not an openWakeWord wake-word model ({problem}; expected {_EXPECTED}); "
+                         "give a wake word's name (hey_jarvis, alexa, ...) or a model trained with openWakeWord")
+
+
+_CUSTOM_FIX = "the file is damaged or not ONNX: copy it again, or export it again from openWakeWord's training"
+
+
+def _stock_fix(models_dir: Path) -> str:
+    return f"check the files with '{models_command('verify', models_dir)}'"
 
 
 _VERIFIER = "openwakeword.custom_verifier_model"
@@ -124,6 +174,9 @@ class OpenWakeWordScorer:
             raise ModelError("cannot mix .onnx and .tflite wake-word models in one run")
         framework = "tflite" if tflite else "onnx"
         feature_suffix = ".tflite" if tflite else ".onnx"
+        for wake in wake_words:
+            if wake.path.suffix == ".onnx":
+                check_wake_model(wake)
         paths = [str(w.path) for w in wake_words]  # openwakeword mutates the list it gets
         try:
             self._model = Model(
@@ -137,8 +190,7 @@ class OpenWakeWordScorer:
             # onnxruntime names the file it could not read; it may be a feature model, not a wake word
             culprit = re.search(r"Load model from (\S+) failed", reason)
             what = culprit.group(1) if culprit else "wake-word model(s) " + ", ".join(str(w.path) for w in wake_words)
-            raise ModelError(f"cannot load {what} ({reason[-160:]}); check the files with "
-                             f"'{models_command('verify', models_dir)}'") from None
+            raise ModelError(f"cannot load {what} ({reason[-160:]}); {_stock_fix(models_dir)}") from None
         self._start_features: np.ndarray | None = None
         self._lean = not tflite and _known_internals()
         if self._lean:
