@@ -107,3 +107,29 @@ def test_against_a_broker_the_simulated_home_answers(subset, mosquitto, tmp_path
     command = json.loads((tmp_path / "clips.jsonl").read_text().splitlines()[0])
     assert command["turns"][0]["messages"] == [{"topic": "zigbee2mqtt/desk_lamp/set", "payload": '{"state":"ON"}'}]
     assert rep["conditions"][0]["timings"]["latency_ms"]["echo_ms"]["n"] >= 1
+
+
+def test_a_broken_clip_is_skipped_counted_and_the_report_still_written(tmp_path, capsys):
+    """A 0-byte WAV used to abort the whole run with no report; now it is one stderr line, a count in the
+    report, and exit status 1 once everything else was measured."""
+    dataset, out = tmp_path / "set", tmp_path / "report"
+    dataset.mkdir()
+    good = "turn_on_the_kitchen_light__joe.wav"
+    shutil.copy(Path(__file__).resolve().parent / "fixtures" / "turns" / good, dataset / good)
+    (dataset / "broken.wav").write_bytes(b"")
+    command = {"kind": "command", "wake_word": "hey_jarvis", "transcript": "turn on the kitchen light",
+               "intents": [{"name": "HassTurnOn", "slots": {"name": "kitchen_light"}}],
+               "messages": [{"topic": "zigbee2mqtt/kitchen_light/set", "payload": {"state": "ON"}}]}
+    (dataset / "labels.jsonl").write_text("".join(json.dumps({"file": name, **command}) + "\n"
+                                                  for name in ("broken.wav", good)))
+    assert main(["evaluate", str(dataset), "--snr", "clean", "--jobs", "1", "--report", str(out), "--json"]) == 1
+    captured = capsys.readouterr()
+    said = [line for line in captured.err.splitlines() if "broken.wav" in line]
+    assert len(said) == 1 and "empty or too short" in said[0] and "skipped" in said[0]
+    rep = json.loads(captured.out)
+    figures = rep["conditions"][0]["figures"]
+    assert figures["clips"] == 1 and figures["skipped_clips"] == 1 and figures["mqtt"]["exact"] == 1
+    assert [s["file"] for s in rep["skipped_clips"]] == ["broken.wav"]
+    md = (out / "report.md").read_text()
+    assert "**1 clip skipped**" in md and "| clips / audio | 1 / " in md and ", 1 skipped |" in md
+    assert len((out / "clips.jsonl").read_text().splitlines()) == 1

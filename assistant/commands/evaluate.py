@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
             "load_s": round(max(r.load_s for r in runs), 2), "wall_s": round(time.perf_counter() - started, 2),
             "peak_rss_mb": round(max([peak_rss_mb()] + [r.peak_rss_mb for r in runs]), 1)}
     rep = summary.report(runs, meta)
+    for clip in rep["skipped_clips"]:
+        say(f"error: {clip['error']}; clip skipped (the report counts it)")
     if args.report:
         _write_report(Path(args.report), runs, rep, settings.wake.threshold)
         say(f"report written to {args.report}/report.md")
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rep, indent=2))
     else:
         print(summary.markdown(rep))
-    return 0
+    return 1 if rep["skipped_clips"] else 0
 
 
 def _write_report(folder: Path, runs, rep: dict, threshold: float) -> None:

@@ -93,8 +93,10 @@ def accuracy_vs_snr(conditions: list[dict[str, Any]], path: Path) -> None:
 
 
 def write_all(runs: list[ConditionRun], rep: dict[str, Any], threshold: float, folder: Path) -> list[str]:
-    """Draw every plot into folder; returns the file names."""
-    names = []
+    """Draw every plot into folder; returns the file names (none when no clip could be read)."""
+    names: list[str] = []
+    if not any(run.results for run in runs):
+        return names
     wake_scores(runs, threshold, folder / "wake_scores.png")
     names.append("wake_scores.png")
     latency(runs, folder / "latency.png")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..audio import frames, read_wav
+from ..errors import AudioError
 from ..messages import SAMPLE_RATE, AudioFrame, EndReason, Interaction, WakeScores
 from .dataset import Clip, Condition
 from .noise import clip_seed, mix
@@ -119,10 +120,19 @@ class ClipResult:
                            "understood": t.understood, "reason": t.reason} for t in self.turns]}
 
 
+@dataclass(frozen=True)
+class SkippedClip:
+    """A clip whose WAV could not be read: left out of every figure, and counted as left out."""
+
+    file: str
+    error: str
+
+
 @dataclass
 class ConditionRun:
     condition: Condition
     results: list[ClipResult] = field(default_factory=list)
+    skipped: list[SkippedClip] = field(default_factory=list)
     wake_frame_ms: list[float] = field(default_factory=list)
     vad_frame_ms: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
@@ -170,7 +180,11 @@ def run_clips(assistant: Any, clips: tuple[Clip, ...], condition: Condition) -> 
     run = ConditionRun(condition)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for clip in clips:
-        samples = clip_samples(clip, condition)
+        try:
+            samples = clip_samples(clip, condition)
+        except AudioError as exc:  # one broken WAV must not cost the report on all the others
+            run.skipped.append(SkippedClip(clip.file, str(exc)))
+            continue
         turns = assistant.pipeline(lambda event: None, source=clip.file).run(frames(samples))
         run.results.append(ClipResult(clip, condition.name, len(samples) / SAMPLE_RATE, dict(scorer.peaks),
                                       tuple(_turn(t) for t in turns)))

@@ -122,6 +122,15 @@ def timings(run: ConditionRun) -> dict[str, Any]:
             "cpu_s_per_audio_s": _r(run.cpu_s / run.audio_s if run.audio_s else None)}
 
 
+def skipped(runs: Iterable[ConditionRun]) -> list[dict[str, str]]:
+    """Each clip that could not be read, once (every condition skips it alike), in clip order."""
+    seen: dict[str, str] = {}
+    for run in runs:
+        for clip in run.skipped:
+            seen.setdefault(clip.file, clip.error)
+    return [{"file": file, "error": error} for file, error in seen.items()]
+
+
 def report(runs: Iterable[ConditionRun], meta: dict[str, Any]) -> dict[str, Any]:
     runs = list(runs)
     dry = bool(meta.get("dry_run", True))
@@ -129,8 +138,11 @@ def report(runs: Iterable[ConditionRun], meta: dict[str, Any]) -> dict[str, Any]
             "engine": meta.get("engine"), "threshold": meta.get("threshold"),
             "noisy_threshold": meta.get("noisy_threshold"),
             "conditions": [{"condition": r.condition.name, "snr_db": r.condition.snr_db, "noise": r.condition.noise,
-                            "seed": r.condition.seed, "figures": figures(r.results, dry), "timings": timings(r)}
+                            "seed": r.condition.seed,
+                            "figures": {**figures(r.results, dry), "skipped_clips": len(r.skipped)},
+                            "timings": timings(r)}
                            for r in runs],
+            "skipped_clips": skipped(runs),
             "timings": {"load_s": meta.get("load_s"), "wall_s": meta.get("wall_s"),
                         "peak_rss_mb": meta.get("peak_rss_mb"), "jobs": meta.get("jobs"), "cpus": meta.get("cpus")}}
 
@@ -151,7 +163,8 @@ def markdown(rep: dict[str, Any], plots: Iterable[str] = ()) -> str:
         return f"| {label} | " + " | ".join(get(c["figures"], c["timings"]) for c in conds) + " |\n"
 
     rows = [
-        line("clips / audio", lambda f, t: f"{f['clips']} / {f['audio_hours'] * 60:.1f} min"),
+        line("clips / audio", lambda f, t: f"{f['clips']} / {f['audio_hours'] * 60:.1f} min"
+             + (f", {f['skipped_clips']} skipped" if f.get("skipped_clips") else "")),
         line("wake recall", lambda f, t: f"{_pct(f['wake']['recall'])} ({f['wake']['detected']}/{f['wake']['positives']})"),
         line("false activations (per hour)", lambda f, t: f"{f['wake']['false_activations']} "
              f"({_n(f['wake']['false_activations_per_hour'])})"),
@@ -185,6 +198,11 @@ def markdown(rep: dict[str, Any], plots: Iterable[str] = ()) -> str:
              "'never mind' publish nothing and are judged by the intent figure).",
              "False activations are counted over all audio streamed (wake words beyond the expected one count too).",
              "Latencies are wall-clock milliseconds per call (wake and VAD per 80 ms frame, the rest per turn)."]
+    unreadable = rep.get("skipped_clips") or []
+    if unreadable:
+        count = f"{len(unreadable)} clip{'s' if len(unreadable) > 1 else ''}"
+        notes.insert(0, f"**{count} skipped**, unreadable and left out of every figure: "
+                     + "; ".join(f"`{s['file']}` ({s['error']})" for s in unreadable) + ".")
     if left_out:
         notes.append(f"{left_out} clips expecting relative changes are left out of the MQTT figures: against a "
                      "live broker their payload depends on the device state.")

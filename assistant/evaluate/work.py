@@ -80,6 +80,7 @@ def merge(parts: list[ConditionRun]) -> ConditionRun:
                        peak_rss_mb=max(p.peak_rss_mb for p in parts))
     for part in parts:
         run.results += part.results
+        run.skipped += part.skipped
         run.wake_frame_ms += part.wake_frame_ms
         run.vad_frame_ms += part.vad_frame_ms
         run.cpu_s += part.cpu_s
