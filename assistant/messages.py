@@ -125,6 +125,11 @@ class Outcome(str, Enum):
     ANSWERED = "answered"  # a state question, answered from the device's state
     DRY_RUN = "dry_run"
 
+    @property
+    def missed(self) -> bool:
+        """The change or answer asked for did not happen (what makes `run` and `demo` exit 1)."""
+        return self in (Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.FAILED)
+
 
 @dataclass(frozen=True)
 class DeviceOutcome:

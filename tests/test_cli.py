@@ -206,3 +206,38 @@ def test_the_demo_runs_its_six_turns_and_the_blinds_arrive(capsys):
     assert after["blinds"] == "state=CLOSE position=0"
     assert after["coffee maker"] == "state=ON" and after["air purifier"].startswith("fan_mode=auto")
     assert after["kitchen light"].startswith("state=OFF") and after["living room lamp"].startswith("state=ON")
+
+
+def test_demo_refuses_no_simulator_without_a_broker(capsys):
+    """Without --broker the demo's own broker holds no real device: every turn would time out."""
+    assert main(["demo", "--no-simulator"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --no-simulator needs --broker HOST:PORT")
+
+
+@pytest.mark.models
+def test_demo_exits_1_when_a_device_change_did_not_happen(mosquitto, tmp_path, capsys):
+    """As `run` does: the bridge on the broker answers, but the kitchen light is unreachable."""
+    import shutil
+    import uuid
+
+    from assistant.config import MqttSettings
+    from assistant.devices.registry import load_registry
+    from assistant.sim.runner import Simulator
+
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    base = f"z2m_test_{uuid.uuid4().hex[:10]}"  # retained messages of other tests stay out of this one
+    for name in ("assistant.yaml", "devices.yaml"):
+        text = (config / name).read_text()
+        (config / name).write_text(text.replace("base_topic: zigbee2mqtt", f"base_topic: {base}"))
+    mqtt = MqttSettings(host=mosquitto.host, port=mosquitto.port, base_topic=base)
+    simulator = Simulator(load_registry(config), mqtt, unreachable=["kitchen_light"]).start_thread()
+    try:
+        code = main(["demo", str(GOOD_WAV), "--config", str(config), "--no-simulator",
+                     "--broker", f"{mosquitto.host}:{mosquitto.port}"])
+    finally:
+        simulator.stop()
+    out, err = capsys.readouterr()
+    assert "kitchen light: unreachable" in out
+    assert code == 1 and "1 device change(s) or answer(s) did not happen" in err

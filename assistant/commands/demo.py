@@ -21,7 +21,9 @@ ARRIVAL_WAIT_S = 6.0
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("demo", parents=[common], help="embedded broker + simulated devices + the voice loop")
+    p = sub.add_parser("demo", parents=[common], help="embedded broker + simulated devices + the voice loop",
+                       epilog="Exit status 1 when a device change or answer did not happen (unreachable, refused, "
+                              "unconfirmed, failed); 'not understood' is not an error.")
     p.add_argument("file", nargs="?", default=str(SAMPLE), metavar="FILE", help="WAV to replay (default: bundled)")
     p.add_argument("--mic", action="store_true", help="listen to the microphone instead of the bundled WAV")
     p.add_argument("--input", metavar="N|NAME", help="microphone to use with --mic")
@@ -36,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from ..app import build
     from ..present import state_text, turn_line
 
+    if args.no_simulator and args.broker is None:
+        # the embedded broker reaches no real device: every turn would time out
+        print("error: --no-simulator needs --broker HOST:PORT, the broker your devices are on (the demo's own "
+              "broker has only the simulated ones); add --broker or leave out --no-simulator", file=sys.stderr)
+        return 2
     settings = settings_from(args)
     broker = simulator = assistant = None
     out = sys.stdout
@@ -71,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
             source = WavSource(args.file)
             frames, label = iter(source), args.file
             print(f"replaying {label} ({source.duration_s:.1f} s)", file=out, flush=True)
-        turns = sum(1 for _ in assistant.pipeline(emit, source=label, on_turn=show).stream(frames))
+        turns = undone = 0
+        for turn in assistant.pipeline(emit, source=label, on_turn=show).stream(frames):
+            turns += 1
+            undone += sum(o.outcome.missed for o in turn.outcomes)
         if simulator is not None:
             _await_blinds(simulator, assistant.dispatcher, None if args.json else out)
         after = assistant.dispatcher.device_states()
@@ -81,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
                 mark = "*" if before.get(name) != after.get(name) else " "
                 print(f" {mark} {device.spoken:18} {state_text(before.get(name, {}))}  ->  "
                       f"{state_text(after.get(name, {}))}", file=out)
-        return 0
+        if undone:
+            print(f"{undone} device change(s) or answer(s) did not happen", file=sys.stderr)
+        return 1 if undone else 0
     finally:
         if assistant is not None:
             assistant.close()

@@ -9,9 +9,7 @@ import time
 
 from . import settings_from, wav_sources
 from .devices import add_broker_args, broker_settings
-from ..messages import Interaction, Outcome
-
-_NOT_DONE = (Outcome.UNREACHABLE, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.FAILED)
+from ..messages import Interaction
 
 
 def register(sub, common) -> None:
@@ -69,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             turns = assistant.pipeline(emit, source=name, on_turn=on_turn).run(frames)
             if not args.json:
                 print(f"  {len(turns)} turn(s)", flush=True)
-            undone += sum(o.outcome in _NOT_DONE for turn in turns for o in turn.outcomes)
+            undone += sum(o.outcome.missed for turn in turns for o in turn.outcomes)
     finally:
         assistant.close()
     if undone:
