@@ -79,6 +79,16 @@ def test_help_says_what_each_command_does_without_broker(capsys):
     assert "default from settings, 127.0.0.1:1883" in _help(capsys, "run")
 
 
+def test_transcribe_help_says_the_file_holds_the_command_without_the_wake_word(capsys):
+    """A clip that starts with "hey jarvis" gets confidently wrong text: the help must say so and where to go."""
+    text = _help(capsys, "transcribe")
+    assert "no wake word" in text and "assistant run FILE --dry-run" in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = " ".join(capsys.readouterr().out.split())
+    assert "spoken commands, without the wake word, into text" in listing
+
+
 @pytest.mark.parametrize("flags", [["--dry-run", "--broker", "127.0.0.1:1883"],
                                    ["--broker", "127.0.0.1:1883", "--dry-run"]])
 def test_run_refuses_dry_run_together_with_a_broker(capsys, flags):
