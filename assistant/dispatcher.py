@@ -75,7 +75,7 @@ class Dispatcher:
         self._marker = sync_topic(uuid.uuid4().hex, settings.satellite_id)
         self._stale = True  # retained states not absorbed since the last (re)connection
         if client is not None:
-            client.subscribe(*self.topics.follow_patterns(), self._marker)
+            client.subscribe(*self.topics.follow_patterns(registry.devices), self._marker)
             if client.connected:
                 self._sync(SYNC_TIMEOUT_S)
 

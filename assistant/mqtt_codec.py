@@ -65,7 +65,9 @@ class Topics:
         return f"{self.base}/bridge/{sub}"
 
     def route(self, topic: str) -> Route | None:
-        """Classify an incoming topic; None if it is not ours. Friendly names contain no '/' here."""
+        """Classify an incoming topic; None if it is not ours. A friendly name may hold '/' ("Kitchen/Ceiling",
+        as in Zigbee2MQTT); the registry refuses names whose last part is set, get or availability, so the
+        last level alone tells a command or availability from a state."""
         prefix = self.base + "/"
         if not topic.startswith(prefix):
             return None
@@ -73,17 +75,18 @@ class Topics:
         if rest.startswith("bridge/"):
             return Route(TopicKind.BRIDGE, rest[len("bridge/"):])
         parts = rest.split("/")
-        if len(parts) == 1 and parts[0] and parts[0] != "bridge":
-            return Route(TopicKind.STATE, parts[0])
-        if len(parts) == 2 and parts[0]:
-            kind = {"set": TopicKind.SET, "get": TopicKind.GET, "availability": TopicKind.AVAILABILITY}.get(parts[1])
-            if kind is not None:
-                return Route(kind, parts[0])
-        return None
+        if not all(parts) or parts[0] == "bridge":
+            return None
+        kind = {"set": TopicKind.SET, "get": TopicKind.GET, "availability": TopicKind.AVAILABILITY}.get(parts[-1])
+        if kind is not None and len(parts) > 1:
+            return Route(kind, "/".join(parts[:-1]))
+        return Route(TopicKind.STATE, rest)
 
-    # Subscriptions a client needs to follow every device (state + availability) and the bridge.
-    def follow_patterns(self) -> tuple[str, ...]:
-        return (f"{self.base}/+", f"{self.base}/+/availability", f"{self.base}/bridge/#")
+    # Subscriptions a client needs to follow every device (state + availability) and the bridge; the
+    # single-level wildcard misses names with '/', so those are subscribed by name.
+    def follow_patterns(self, names: Collection[str] = ()) -> tuple[str, ...]:
+        nested = [t for n in names if "/" in n for t in (self.state(n), self.availability(n))]
+        return (f"{self.base}/+", f"{self.base}/+/availability", f"{self.base}/bridge/#", *nested)
 
 
 def sync_topic(token: str, satellite_id: str = "default") -> str:

@@ -12,25 +12,24 @@ import yaml
 
 from ..config import YamlDoc
 from .catalog import CATALOG
-from .registry import Registry, registry_from_doc
+from .registry import Registry, name_problem, registry_from_doc
 
 log = logging.getLogger(__name__)
 
 ROOMS = ("living room", "dining room", "kitchen", "bedroom", "bathroom", "office", "study", "hallway", "hall",
          "garage", "garden", "nursery", "attic", "basement", "porch", "landing", "kids room", "guest room")
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-.]{0,62}$")
 # Closest catalog model for a device we do not know, by what it exposes.
 _STAND_IN = {"light_color": "LED1924G9", "light_color_temp": "LED1545G12", "light": "LED1836G9",
              "switch": "E1603", "cover": "E1757", "fan": "E2007"}
 
 
 def speakable(name: str) -> str:
-    """'Living_Room-Lamp2' -> 'living room lamp two'."""
+    """'Living_Room-Lamp2' -> 'living room lamp two'; 'Kitchen/Ceiling' -> 'kitchen ceiling'."""
     words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
     words = re.sub(r"(\d+)", r" \1 ", words)
     out = []
-    for word in re.split(r"[\s_\-.]+", words.lower()):
+    for word in re.split(r"[\s_\-./]+", words.lower()):
         if word.isdigit():
             out.append(_DIGITS[int(word)] if int(word) < len(_DIGITS) else "")
         else:
@@ -88,8 +87,12 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tup
         if not isinstance(definition, dict):
             notes.append(f"skipped {name}: not supported by Zigbee2MQTT (no definition)")
             continue
-        if not _NAME_OK.match(name) or name.startswith("0x") or name.startswith("bridge"):
-            notes.append(f"skipped {name}: give it a friendly name in Zigbee2MQTT (letters, digits, _ - . space)")
+        if re.fullmatch(r"0x[0-9a-fA-F]+", name):
+            notes.append(f"skipped {name}: it has no friendly name yet; give it one in Zigbee2MQTT")
+            continue
+        problem = name_problem(name)
+        if problem:
+            notes.append(f"skipped {name}: {problem}; rename it in Zigbee2MQTT")
             continue
         model, note = _model_for(definition)
         if model is None:
@@ -118,7 +121,7 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tup
         members = [by_ieee[m.get("ieee_address")] for m in entry.get("members", [])
                    if isinstance(m, dict) and m.get("ieee_address") in by_ieee]
         say = speakable(name)
-        if not members or not _NAME_OK.match(name) or name in out_devices or not say or say in used_say:
+        if not members or name_problem(name) or name in out_devices or not say or say in used_say:
             notes.append(f"skipped group {name}: no known members, or its name clashes")
             continue
         used_say.add(say)

@@ -14,8 +14,11 @@ from ..config import YamlDoc, load_yaml
 from ..errors import ConfigError
 from .catalog import CATALOG, DeviceKind, ModelSpec
 
-# Zigbee2MQTT friendly names become MQTT topic levels: no wildcards, no empty levels.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-.]{0,62}$")
+# Zigbee2MQTT friendly names become MQTT topics: "Kitchen/Ceiling" nests, as in Zigbee2MQTT
+# (<base>/Kitchen/Ceiling/set). What route() in mqtt_codec needs to read a topic back without a list of names:
+# no wildcards, no empty levels, and no last level that reads as a command or an endpoint.
+MAX_NAME_CHARS = 63
+_COMMAND_LEVELS = ("set", "get", "availability")
 _SAY_RE = re.compile(r"^[a-z][a-z ']{0,60}$")
 
 
@@ -93,7 +96,7 @@ class Registry:
 
 def _say(doc: YamlDoc, value: Any, default: str, *where: Any) -> tuple[str, ...]:
     if value is None:
-        value = [default.replace("_", " ").lower()]
+        value = [re.sub(r"[_/]", " ", default).lower()]  # "Kitchen/Ceiling" -> "kitchen ceiling"
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
@@ -107,9 +110,34 @@ def _say(doc: YamlDoc, value: Any, default: str, *where: Any) -> tuple[str, ...]
     return tuple(out)
 
 
+def name_problem(name: Any) -> str | None:
+    """Why `name` cannot be a friendly name here (said to a person), or None when it can."""
+    if not isinstance(name, str) or not name:
+        return "it is empty"
+    if len(name) > MAX_NAME_CHARS:
+        return f"it is longer than {MAX_NAME_CHARS} characters"
+    if name.startswith("bridge"):
+        return "names starting with 'bridge' are Zigbee2MQTT's own topics"
+    bad = sorted({c for c in name if not (c.isascii() and c.isalnum() or c in " _-./")})
+    if bad:
+        return (f"it holds {' '.join(bad)} (a name may hold letters, digits, space and _ - ., with / between "
+                "parts)")
+    parts = name.split("/")
+    if not all(parts):
+        return "a / must stand between two parts (none at either end, no //)"
+    if not all(part[0].isalnum() for part in parts):
+        return "each part must start with a letter or a digit"
+    if len(parts) > 1 and parts[-1].isdigit():
+        return f"Zigbee2MQTT reads a last part of digits (/{parts[-1]}) as an endpoint"
+    if len(parts) > 1 and parts[-1] in _COMMAND_LEVELS:
+        return f"a last part /{parts[-1]} reads as a command topic"
+    return None
+
+
 def _check_name(doc: YamlDoc, name: Any, *where: Any) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name.startswith("bridge"):
-        raise doc.error(f"invalid name {name!r}: use letters, digits, space, _ - . (no / + #, not 'bridge')", *where)
+    problem = name_problem(name)
+    if problem:
+        raise doc.error(f"invalid name {name!r}: {problem}", *where)
     return name
 
 

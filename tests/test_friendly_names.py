@@ -1,0 +1,106 @@
+"""Zigbee2MQTT friendly names as real homes have them ("Kitchen/Ceiling", "lamp 12", "Küche Lampe"): from
+bridge/devices to the registry, the topics, the spoken names and the skip lines of `devices --from-broker`."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from assistant.config import load_settings
+from assistant.devices.discover import registry_data, registry_from_bridge, speakable
+from assistant.devices.registry import load_registry, name_problem
+from assistant.errors import ConfigError
+from assistant.mqtt_codec import Route, TopicKind, Topics
+
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+
+
+def bridge_device(name: str, model: str = "LED1545G12") -> dict:
+    """One bridge/devices entry, as Zigbee2MQTT publishes it (only what discovery reads)."""
+    return {"friendly_name": name, "ieee_address": f"0x{abs(hash(name)):016x}"[:18], "type": "Router",
+            "definition": {"model": model, "vendor": "IKEA", "exposes": []}}
+
+
+def with_device(tmp_path: Path, entry: str) -> Path:
+    """A copy of the shipped config with one more device in devices.yaml."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG, config)
+    text = (config / "devices.yaml").read_text()
+    (config / "devices.yaml").write_text(text.replace("\ngroups:", f"\n{entry}\n\ngroups:", 1))
+    return config
+
+
+# --------------------------------------------------------------------------- names with '/'
+
+def test_a_slash_named_device_is_a_registry_device_with_nested_topics(tmp_path):
+    config = with_device(tmp_path, '  "Kitchen/Ceiling":\n    model: LED1545G12\n    area: kitchen')
+    registry = load_registry(config)
+    assert registry.devices["Kitchen/Ceiling"].say == ("kitchen ceiling",)  # the default spoken name
+    topics = Topics("zigbee2mqtt")
+    assert topics.set("Kitchen/Ceiling") == "zigbee2mqtt/Kitchen/Ceiling/set"
+    assert topics.route("zigbee2mqtt/Kitchen/Ceiling") == Route(TopicKind.STATE, "Kitchen/Ceiling")
+    assert topics.route("zigbee2mqtt/Kitchen/Ceiling/set") == Route(TopicKind.SET, "Kitchen/Ceiling")
+    assert topics.route("zigbee2mqtt/Kitchen/Ceiling/availability") == Route(TopicKind.AVAILABILITY, "Kitchen/Ceiling")
+    assert topics.route("zigbee2mqtt/kitchen_light/get") == Route(TopicKind.GET, "kitchen_light")
+    assert topics.route("zigbee2mqtt/bridge/state") == Route(TopicKind.BRIDGE, "state")
+    assert topics.route("zigbee2mqtt/Kitchen//Ceiling") is None
+    # the single-level wildcard misses nested names, so they are followed by name
+    assert "zigbee2mqtt/Kitchen/Ceiling" in topics.follow_patterns(registry.devices)
+
+
+@pytest.mark.parametrize("name, why", [
+    ("Kitchen/", "a / must stand between two parts"),
+    ("/Kitchen", "a / must stand between two parts"),
+    ("Kitchen//Ceiling", "a / must stand between two parts"),
+    ("Lamp/2", "as an endpoint"),
+    ("Lamp/set", "reads as a command topic"),
+    ("Lamp+1", "it holds +"),
+    ("bridge/lamp", "Zigbee2MQTT's own topics"),
+])
+def test_a_name_that_cannot_be_a_topic_says_why(tmp_path, name, why):
+    assert why in name_problem(name)
+    config = with_device(tmp_path, f'  "{name}":\n    model: LED1545G12\n    say: [odd lamp]')
+    with pytest.raises(ConfigError, match=f"devices.yaml:\\d+.*invalid name '{name.replace('+', '[+]')}'"):
+        load_registry(config)
+
+
+def test_devices_from_broker_keeps_a_slash_named_device(tmp_path):
+    registry, text, notes = registry_from_bridge([bridge_device("Kitchen/Ceiling")], [], "zigbee2mqtt")
+    device = registry.devices["Kitchen/Ceiling"]
+    assert device.say == ("kitchen ceiling",) and device.area == "kitchen"
+    assert not [n for n in notes if n.startswith("skipped")]
+    (tmp_path / "devices.yaml").write_text(text)
+    assert "Kitchen/Ceiling" in load_registry(tmp_path).devices  # the written file loads again
+
+
+def test_a_slash_named_device_is_understood_switched_and_confirmed(mosquitto, tmp_path):
+    """End to end on a real Mosquitto: spoken name -> intent -> nested /set topic -> the simulated bulb's
+    report on the nested state topic -> done."""
+    import dataclasses
+
+    from assistant.adapters.mqtt import MqttClient
+    from assistant.dispatcher import Dispatcher
+    from assistant.intents import load_language, match
+    from assistant.messages import Outcome
+    from assistant.sim.runner import Simulator
+
+    from conftest import mqtt_settings
+
+    config = with_device(tmp_path, '  "Kitchen/Ceiling":\n    model: LED1545G12\n    area: kitchen')
+    [intent] = match(load_language(load_settings(config)), "turn on the kitchen ceiling")
+    assert (intent.name, dict(intent.slots)) == ("HassTurnOn", {"name": "Kitchen/Ceiling"})
+    registry = dataclasses.replace(load_registry(config), base_topic=f"z2m_test_{uuid.uuid4().hex[:10]}")
+    settings = mqtt_settings(mosquitto, base_topic=registry.base_topic, echo_timeout_ms=1000)
+    simulator = Simulator(registry, settings).start_thread()
+    client = MqttClient(settings)
+    try:
+        result = Dispatcher(registry, settings, client).dispatch([intent])
+    finally:
+        client.close()
+        simulator.stop()
+    assert [m.topic for m in result.messages] == [f"{registry.base_topic}/Kitchen/Ceiling/set"]
+    [outcome] = result.outcomes
+    assert outcome.outcome == Outcome.DONE and outcome.state["state"] == "ON"
