@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from assistant.config import load_settings
-from assistant.devices.discover import registry_data, registry_from_bridge, speakable
+from assistant.devices.discover import registry_data, registry_from_bridge
 from assistant.devices.registry import load_registry, name_problem
 from assistant.errors import ConfigError
+from assistant.devices.spoken import speakable
 from assistant.mqtt_codec import Route, TopicKind, Topics
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -104,3 +105,28 @@ def test_a_slash_named_device_is_understood_switched_and_confirmed(mosquitto, tm
     assert [m.topic for m in result.messages] == [f"{registry.base_topic}/Kitchen/Ceiling/set"]
     [outcome] = result.outcomes
     assert outcome.outcome == Outcome.DONE and outcome.state["state"] == "ON"
+
+
+# --------------------------------------------------------------------------- numbers in names
+
+def skipped(notes: list[str]) -> dict[str, str]:
+    return dict(n[len("skipped "):].split(": ", 1) for n in notes if n.startswith("skipped "))
+
+
+def test_numbers_in_names_are_spoken_as_the_grammar_says_them():
+    """Numbers over ten used to vanish ("lamp 12" -> "lamp"), so "lamp 13" was then a duplicate."""
+    assert speakable("hue_lamp_12") == "hue lamp twelve"
+    assert speakable("Lamp2") == "lamp two" and speakable("bulb 2700") == "bulb two thousand seven hundred"
+    data, notes = registry_data([bridge_device("lamp 12"), bridge_device("lamp 13"), bridge_device("hue_lamp_12")],
+                                [], "zigbee2mqtt")
+    assert {name: d["say"] for name, d in data["devices"].items()} == {
+        "lamp 12": ["lamp twelve"], "lamp 13": ["lamp thirteen"], "hue_lamp_12": ["hue lamp twelve"]}
+    assert skipped(notes) == {}
+
+
+def test_a_number_without_a_spoken_form_or_a_taken_name_says_which():
+    _, notes = registry_data([bridge_device("lamp 12"), bridge_device("lamp_12"), bridge_device("lamp 12345")],
+                             [], "zigbee2mqtt")
+    why = skipped(notes)
+    assert why["lamp_12"].startswith("its spoken name 'lamp twelve' is already taken by 'lamp 12'; rename one")
+    assert why["lamp 12345"].startswith("its number 12345 has no spoken form here (numbers up to 9999")

@@ -12,29 +12,16 @@ import yaml
 
 from ..config import YamlDoc
 from .catalog import CATALOG
-from .registry import Registry, name_problem, registry_from_doc
+from .registry import Registry, name_problem, registry_from_doc, say_problem
+from .spoken import Unspeakable, speakable, try_speakable
 
 log = logging.getLogger(__name__)
 
 ROOMS = ("living room", "dining room", "kitchen", "bedroom", "bathroom", "office", "study", "hallway", "hall",
          "garage", "garden", "nursery", "attic", "basement", "porch", "landing", "kids room", "guest room")
-_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 # Closest catalog model for a device we do not know, by what it exposes.
 _STAND_IN = {"light_color": "LED1924G9", "light_color_temp": "LED1545G12", "light": "LED1836G9",
              "switch": "E1603", "cover": "E1757", "fan": "E2007"}
-
-
-def speakable(name: str) -> str:
-    """'Living_Room-Lamp2' -> 'living room lamp two'; 'Kitchen/Ceiling' -> 'kitchen ceiling'."""
-    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
-    words = re.sub(r"(\d+)", r" \1 ", words)
-    out = []
-    for word in re.split(r"[\s_\-./]+", words.lower()):
-        if word.isdigit():
-            out.append(_DIGITS[int(word)] if int(word) < len(_DIGITS) else "")
-        else:
-            out.append(re.sub(r"[^a-z']", "", word))
-    return " ".join(w for w in out if w)
 
 
 def _features(exposes: list[Any]) -> tuple[str | None, set[str]]:
@@ -64,7 +51,7 @@ def _model_for(definition: dict[str, Any]) -> tuple[str | None, str]:
 
 
 def _area(name: str, description: Any) -> str | None:
-    spoken = speakable(name)
+    spoken = try_speakable(name) or ""
     for room in ROOMS:
         if re.search(rf"\b{room}\b", spoken):
             return room
@@ -73,12 +60,27 @@ def _area(name: str, description: Any) -> str | None:
     return None
 
 
+def _spoken(name: str, used_say: dict[str, str]) -> tuple[str, str | None]:
+    """(spoken name, None) or ("", why it cannot be one, with the fix)."""
+    try:
+        say = speakable(name)
+    except Unspeakable as exc:
+        return "", f"{exc}; rename it in Zigbee2MQTT, or add it to devices.yaml by hand with a say: list"
+    if say in used_say:
+        return "", (f"its spoken name {say!r} is already taken by {used_say[say]!r}; rename one of them in "
+                    "Zigbee2MQTT, or add it to devices.yaml by hand with another say:")
+    problem = say_problem(say)
+    if problem:
+        return "", f"its spoken name {say!r} {problem}; add it to devices.yaml by hand with a shorter say:"
+    return say, None
+
+
 def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tuple[dict[str, Any], list[str]]:
     """(registry mapping as devices.yaml holds it, notes about what was skipped or guessed)."""
     notes: list[str] = []
     out_devices: dict[str, Any] = {}
     by_ieee: dict[str, str] = {}
-    used_say: set[str] = set()
+    used_say: dict[str, str] = {}  # spoken name -> the friendly name it belongs to
     for entry in devices if isinstance(devices, list) else []:
         if not isinstance(entry, dict) or entry.get("type") == "Coordinator":
             continue
@@ -100,11 +102,11 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tup
             continue
         if note:
             notes.append(f"{name}: {note}")
-        say = speakable(name)
-        if not say or say in used_say:
-            notes.append(f"skipped {name}: its spoken name {say!r} is empty or already taken")
+        say, problem = _spoken(name, used_say)
+        if problem:
+            notes.append(f"skipped {name}: {problem}")
             continue
-        used_say.add(say)
+        used_say[say] = name
         area = _area(name, entry.get("description"))
         item: dict[str, Any] = {"model": model}
         if area:
@@ -120,18 +122,19 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tup
         name = str(entry.get("friendly_name", ""))
         members = [by_ieee[m.get("ieee_address")] for m in entry.get("members", [])
                    if isinstance(m, dict) and m.get("ieee_address") in by_ieee]
-        say = speakable(name)
+        say = try_speakable(name)
         if not members or name_problem(name) or name in out_devices or not say or say in used_say:
             notes.append(f"skipped group {name}: no known members, or its name clashes")
             continue
-        used_say.add(say)
+        used_say[say] = name
         out_groups[name] = {"id": int(entry.get("id", len(out_groups) + 1)), "say": [say], "members": members}
         for scene in entry.get("scenes", []) or []:
             scene_name = re.sub(r"[^A-Za-z0-9 _\-.]", "", str(scene.get("name", ""))).strip() or f"scene {scene.get('id')}"
-            if scene_name in out_scenes or not speakable(scene_name):
+            scene_say = try_speakable(scene_name)
+            if scene_name in out_scenes or not scene_say:
                 notes.append(f"skipped scene {scene_name!r} of {name}: name clashes or is unspeakable")
                 continue
-            out_scenes[scene_name] = {"id": int(scene.get("id", 0)), "group": name, "say": [speakable(scene_name)],
+            out_scenes[scene_name] = {"id": int(scene.get("id", 0)), "group": name, "say": [scene_say],
                                       "states": {}}
     data: dict[str, Any] = {"base_topic": base_topic, "devices": out_devices}
     if out_groups:

@@ -104,10 +104,18 @@ def _say(doc: YamlDoc, value: Any, default: str, *where: Any) -> tuple[str, ...]
     out = []
     for i, item in enumerate(value):
         text = " ".join(str(item).lower().split())
-        if not _SAY_RE.match(text):
-            raise doc.error(f"spoken name {item!r} must be plain lowercase words (letters, spaces, ')", *where, i)
+        problem = say_problem(text)
+        if problem:
+            raise doc.error(f"spoken name {item!r} {problem}", *where, i)
         out.append(text)
     return tuple(out)
+
+
+def say_problem(text: str) -> str | None:
+    """Why `text` cannot be a spoken name, or None."""
+    if not _SAY_RE.match(text):
+        return "must be plain lowercase words (letters, spaces, '), at most 61 characters"
+    return None
 
 
 def name_problem(name: Any) -> str | None:
