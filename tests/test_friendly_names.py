@@ -13,7 +13,7 @@ from assistant.config import load_settings
 from assistant.devices.discover import registry_data, registry_from_bridge
 from assistant.devices.registry import load_registry, name_problem
 from assistant.errors import ConfigError
-from assistant.devices.spoken import speakable
+from assistant.devices.spoken import Unspeakable, speakable
 from assistant.mqtt_codec import Route, TopicKind, Topics
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -130,3 +130,29 @@ def test_a_number_without_a_spoken_form_or_a_taken_name_says_which():
     why = skipped(notes)
     assert why["lamp_12"].startswith("its spoken name 'lamp twelve' is already taken by 'lamp 12'; rename one")
     assert why["lamp 12345"].startswith("its number 12345 has no spoken form here (numbers up to 9999")
+
+
+# --------------------------------------------------------------------------- names in other alphabets
+
+def test_accents_fold_to_ascii_and_other_scripts_say_why():
+    assert speakable("Küche Lampe") == "kuche lampe" and speakable("Straße 2") == "strasse two"
+    assert speakable("Café/Lamp") == "cafe lamp"
+    with pytest.raises(Unspeakable, match="letters with no English spelling"):
+        speakable("客厅灯")
+
+
+def test_a_non_ascii_name_is_kept_when_the_dictionary_can_say_it_and_skipped_with_why_when_not(tmp_path):
+    """The real PocketSphinx dictionary: 'cafe' and 'lampe' are in it, 'kuche' is not; a spoken name it
+    cannot say would stop the assistant's grammar at start, so it is skipped with the word named."""
+    from assistant.adapters.pocketsphinx import unknown_words
+
+    devices = [bridge_device("Café Lampe"), bridge_device("Küche Lampe"), bridge_device("客厅灯")]
+    registry, text, notes = registry_from_bridge(devices, [], "zigbee2mqtt", "test", unknown_words)
+    assert registry.devices["Café Lampe"].say == ("cafe lampe",)
+    why = skipped(notes)
+    assert set(why) == {"Küche Lampe", "客厅灯"}
+    assert why["Küche Lampe"].startswith("its spoken name 'kuche lampe' has words PocketSphinx's English "
+                                         "dictionary does not know (kuche); rename it")
+    assert why["客厅灯"].startswith("its name has letters with no English spelling (客 厅 灯)")
+    (tmp_path / "devices.yaml").write_text(text, encoding="utf-8")
+    assert "Café Lampe" in load_registry(tmp_path).devices  # the friendly name, accents and all, is the topic

@@ -72,8 +72,8 @@ def _model_dir() -> str:
     return os.path.join(get_model_path(), "en-us")
 
 
-def pronunciations(words: frozenset[str]) -> dict[str, list[str]]:
-    """word -> phone strings from the wheel's CMUdict; ConfigError naming words it cannot say."""
+def _lookup(words: frozenset[str] | set[str]) -> dict[str, list[str]]:
+    """word -> phone strings from the wheel's CMUdict, for the words it has."""
     found: dict[str, list[str]] = {}
     with open(os.path.join(_model_dir(), "cmudict-en-us.dict"), encoding="utf-8") as f:
         for line in f:
@@ -81,6 +81,17 @@ def pronunciations(words: frozenset[str]) -> dict[str, list[str]]:
             word = head.split("(")[0]
             if word in words:
                 found.setdefault(word, []).append(phones.strip())
+    return found
+
+
+def unknown_words(words: set[str]) -> set[str]:
+    """The words PocketSphinx cannot pronounce (a spoken name made of them would stop the grammar)."""
+    return set(words) - set(_lookup(words))
+
+
+def pronunciations(words: frozenset[str]) -> dict[str, list[str]]:
+    """word -> phone strings from the wheel's CMUdict; ConfigError naming words it cannot say."""
+    found = _lookup(words)
     missing = sorted(words - set(found))
     if missing:
         raise ConfigError(f"sentence templates use words PocketSphinx cannot pronounce: {', '.join(missing)}; "

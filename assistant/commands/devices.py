@@ -110,13 +110,15 @@ def _read_bridge(mqtt: MqttSettings, base: str) -> tuple[list, list]:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.from_broker:
+        from ..adapters.pocketsphinx import unknown_words
         from ..devices.discover import registry_from_bridge
 
         mqtt = broker_settings(args, settings)
         base = args.base_topic or mqtt.base_topic
         devices, groups = _read_bridge(mqtt, base)
         try:
-            registry, text, notes = registry_from_bridge(devices, groups, base, f"{mqtt.host}:{mqtt.port}")
+            registry, text, notes = registry_from_bridge(devices, groups, base, f"{mqtt.host}:{mqtt.port}",
+                                                         unknown_words)
         except ConfigError as exc:
             raise AssistantError(f"the bridge's devices do not make a usable registry: {exc}") from None
         for note in notes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -60,27 +60,69 @@ def _area(name: str, description: Any) -> str | None:
     return None
 
 
-def _spoken(name: str, used_say: dict[str, str]) -> tuple[str, str | None]:
-    """(spoken name, None) or ("", why it cannot be one, with the fix)."""
-    try:
-        say = speakable(name)
-    except Unspeakable as exc:
-        return "", f"{exc}; rename it in Zigbee2MQTT, or add it to devices.yaml by hand with a say: list"
-    if say in used_say:
-        return "", (f"its spoken name {say!r} is already taken by {used_say[say]!r}; rename one of them in "
-                    "Zigbee2MQTT, or add it to devices.yaml by hand with another say:")
-    problem = say_problem(say)
-    if problem:
-        return "", f"its spoken name {say!r} {problem}; add it to devices.yaml by hand with a shorter say:"
-    return say, None
+class _SpokenNames:
+    """The spoken names handed out so far, and the words the speech recognizer has no pronunciation for."""
+
+    def __init__(self, unknown_words: set[str]):
+        self.owners: dict[str, str] = {}  # spoken name -> the friendly name it belongs to
+        self.unknown_words = unknown_words
+
+    def check(self, name: str) -> tuple[str, str | None]:
+        """(spoken name, None), or ("", why `name` cannot have one, with the fix)."""
+        try:
+            say = speakable(name)
+        except Unspeakable as exc:
+            return "", f"{exc}; rename it in Zigbee2MQTT, or add it to devices.yaml by hand with a say: list"
+        if say in self.owners:
+            return "", (f"its spoken name {say!r} is already taken by {self.owners[say]!r}; rename one of them in "
+                        "Zigbee2MQTT, or add it to devices.yaml by hand with another say:")
+        problem = say_problem(say)
+        if problem:
+            return "", f"its spoken name {say!r} {problem}; add it to devices.yaml by hand with a shorter say:"
+        unknown = [w for w in say.split() if w in self.unknown_words]
+        if unknown:
+            return "", (f"its spoken name {say!r} has words PocketSphinx's English dictionary does not know "
+                        f"({', '.join(unknown)}); rename it in Zigbee2MQTT, or add it to devices.yaml by hand "
+                        "with a say: of English words")
+        return say, None
+
+    def claim(self, name: str) -> tuple[str, str | None]:
+        say, problem = self.check(name)
+        if not problem:
+            self.owners[say] = name
+        return say, problem
 
 
-def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tuple[dict[str, Any], list[str]]:
-    """(registry mapping as devices.yaml holds it, notes about what was skipped or guessed)."""
+def _scenes(group: dict[str, Any]) -> list[dict[str, Any]]:
+    return [scene for scene in group.get("scenes") or [] if isinstance(scene, dict)]
+
+
+def _scene_name(scene: dict[str, Any]) -> str:
+    return re.sub(r"[^\w \-.]", "", str(scene.get("name", ""))).strip() or f"scene {scene.get('id')}"
+
+
+def _unknown_words(devices: list[Any], groups: list[Any],
+                   missing_words: Callable[[set[str]], set[str]] | None) -> set[str]:
+    """Every word of every spoken name to come, looked up once (reading the dictionary takes a moment)."""
+    if missing_words is None:
+        return set()
+    entries = [e for e in (devices if isinstance(devices, list) else []) + (groups if isinstance(groups, list) else [])
+               if isinstance(e, dict)]
+    names = [str(e.get("friendly_name", "")) for e in entries]
+    names += [_scene_name(scene) for e in entries for scene in _scenes(e)]
+    words = {w for n in names for w in (try_speakable(n) or "").split()}
+    return set(missing_words(words)) if words else set()
+
+
+def registry_data(devices: list[Any], groups: list[Any], base_topic: str,
+                  missing_words: Callable[[set[str]], set[str]] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """(registry mapping as devices.yaml holds it, notes about what was skipped or guessed). missing_words
+    says which words the speech recognizer cannot pronounce (None: no check)."""
     notes: list[str] = []
     out_devices: dict[str, Any] = {}
     by_ieee: dict[str, str] = {}
-    used_say: dict[str, str] = {}  # spoken name -> the friendly name it belongs to
+    unknown = _unknown_words(devices, groups, missing_words)
+    spoken, scene_names = _SpokenNames(unknown), _SpokenNames(unknown)
     for entry in devices if isinstance(devices, list) else []:
         if not isinstance(entry, dict) or entry.get("type") == "Coordinator":
             continue
@@ -102,11 +144,10 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tup
             continue
         if note:
             notes.append(f"{name}: {note}")
-        say, problem = _spoken(name, used_say)
+        say, problem = spoken.claim(name)
         if problem:
             notes.append(f"skipped {name}: {problem}")
             continue
-        used_say[say] = name
         area = _area(name, entry.get("description"))
         item: dict[str, Any] = {"model": model}
         if area:
@@ -122,16 +163,16 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tup
         name = str(entry.get("friendly_name", ""))
         members = [by_ieee[m.get("ieee_address")] for m in entry.get("members", [])
                    if isinstance(m, dict) and m.get("ieee_address") in by_ieee]
-        say = try_speakable(name)
-        if not members or name_problem(name) or name in out_devices or not say or say in used_say:
+        say, problem = spoken.check(name)
+        if not members or name_problem(name) or name in out_devices or problem:
             notes.append(f"skipped group {name}: no known members, or its name clashes")
             continue
-        used_say[say] = name
+        spoken.claim(name)
         out_groups[name] = {"id": int(entry.get("id", len(out_groups) + 1)), "say": [say], "members": members}
-        for scene in entry.get("scenes", []) or []:
-            scene_name = re.sub(r"[^A-Za-z0-9 _\-.]", "", str(scene.get("name", ""))).strip() or f"scene {scene.get('id')}"
-            scene_say = try_speakable(scene_name)
-            if scene_name in out_scenes or not scene_say:
+        for scene in _scenes(entry):
+            scene_name = _scene_name(scene)
+            scene_say, scene_problem = scene_names.claim(scene_name)  # scenes have names of their own
+            if scene_name in out_scenes or scene_problem:
                 notes.append(f"skipped scene {scene_name!r} of {name}: name clashes or is unspeakable")
                 continue
             out_scenes[scene_name] = {"id": int(scene.get("id", 0)), "group": name, "say": [scene_say],
@@ -144,10 +185,11 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str) -> tup
     return data, notes
 
 
-def registry_from_bridge(devices: list[Any], groups: list[Any], base_topic: str,
-                         source: str = "broker") -> tuple[Registry, str, list[str]]:
+def registry_from_bridge(devices: list[Any], groups: list[Any], base_topic: str, source: str = "broker",
+                         missing_words: Callable[[set[str]], set[str]] | None = None
+                         ) -> tuple[Registry, str, list[str]]:
     """(validated Registry, devices.yaml text, notes). Raises ConfigError if nothing usable was found."""
-    data, notes = registry_data(devices, groups, base_topic)
+    data, notes = registry_data(devices, groups, base_topic, missing_words)
     registry = registry_from_doc(YamlDoc(Path(source), data, {}))
     header = ("# Built by 'assistant devices --from-broker' from Zigbee2MQTT's bridge/devices and bridge/groups.\n"
               "# Edit 'say' (what people call each device) and 'area' freely.\n")

@@ -126,7 +126,7 @@ def name_problem(name: Any) -> str | None:
         return f"it is longer than {MAX_NAME_CHARS} characters"
     if name.startswith("bridge"):
         return "names starting with 'bridge' are Zigbee2MQTT's own topics"
-    bad = sorted({c for c in name if not (c.isascii() and c.isalnum() or c in " _-./")})
+    bad = sorted({c for c in name if not (c.isalnum() or c in " _-./")})  # any script's letters: "Küche"
     if bad:
         return (f"it holds {' '.join(bad)} (a name may hold letters, digits, space and _ - ., with / between "
                 "parts)")

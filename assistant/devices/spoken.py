@@ -1,16 +1,29 @@
 """What people would call a device, from its Zigbee2MQTT friendly name: 'hue_lamp_12' -> 'hue lamp twelve'.
 
-The result must be words the recognizers can say: lowercase letters, and numbers written out as the
-sentence grammar writes them (assistant/intents/numbers.py), so "lamp 12" and "lamp 13" stay two names.
+The result must be words the recognizers can say: lowercase ASCII letters (accents folded: 'Café' ->
+'cafe'), and numbers written out as the sentence grammar writes them (assistant/intents/numbers.py), so
+"lamp 12" and "lamp 13" stay two names. Whether the recognizer knows each word is asked elsewhere.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from ..intents.numbers import number_words
 
 MAX_SPOKEN_NUMBER = 9999  # number_words' range
+
+
+# Letters that NFKD leaves whole, with their usual English spelling.
+_SPELLED = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
+                          "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "Th", "ð": "d", "ı": "i"})
+
+
+def fold(text: str) -> str:
+    """'Küche Straße' -> 'Kuche Strasse': accents dropped, a few letters spelled out; other scripts kept."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPELLED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class Unspeakable(ValueError):
@@ -18,8 +31,13 @@ class Unspeakable(ValueError):
 
 
 def speakable(name: str) -> str:
-    """'Living_Room-Lamp2' -> 'living room lamp two'; 'Kitchen/Ceiling' -> 'kitchen ceiling'."""
-    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    """'Living_Room-Lamp2' -> 'living room lamp two'; 'Kitchen/Ceiling' -> 'kitchen ceiling';
+    'Küche Lampe' -> 'kuche lampe'."""
+    folded = fold(name)
+    foreign = list(dict.fromkeys(c for c in folded if c.isalpha() and not c.isascii()))
+    if foreign:
+        raise Unspeakable(f"its name has letters with no English spelling ({' '.join(foreign)})")
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", folded)
     words = re.sub(r"([0-9]+)", r" \1 ", words)
     out = []
     for word in re.split(r"[\s_\-./]+", words.lower()):
