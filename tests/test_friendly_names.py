@@ -156,3 +156,26 @@ def test_a_non_ascii_name_is_kept_when_the_dictionary_can_say_it_and_skipped_wit
     assert why["客厅灯"].startswith("its name has letters with no English spelling (客 厅 灯)")
     (tmp_path / "devices.yaml").write_text(text, encoding="utf-8")
     assert "Café Lampe" in load_registry(tmp_path).devices  # the friendly name, accents and all, is the topic
+
+
+# --------------------------------------------------------------------------- groups and scenes
+
+def bridge_group(name: str, *members: str, scenes: tuple = ()) -> dict:
+    return {"friendly_name": name, "id": abs(hash(name)) % 60000 + 1, "scenes": list(scenes),
+            "members": [{"ieee_address": bridge_device(m)["ieee_address"], "endpoint": 1} for m in members]}
+
+
+def test_a_skipped_group_says_which_reason_it_was():
+    """It said "no known members, or its name clashes" for all of these."""
+    devices = [bridge_device("lamp"), bridge_device("bulb"), bridge_device("Radiator", "NOT-IKEA")]
+    groups = [bridge_group("All Lights"), bridge_group("Heating", "Radiator"), bridge_group("lamp", "lamp"),
+              bridge_group("Lamps", "lamp"), bridge_group("lamps", "bulb"),
+              bridge_group("Lights", "lamp", "bulb", scenes=({"id": 1, "name": "Movie"}, {"id": 2, "name": "Movie"}))]
+    data, notes = registry_data(devices, groups, "zigbee2mqtt")
+    assert set(data["groups"]) == {"Lamps", "Lights"} and list(data["scenes"]) == ["Movie"]
+    why = skipped(notes)
+    assert why["group All Lights"] == "it has no members in Zigbee2MQTT"
+    assert why["group Heating"] == "none of its members (Radiator) is a device kept here"
+    assert why["group lamp"].startswith("a device has the same friendly name")
+    assert why["group lamps"].startswith("its spoken name 'lamps' is already taken by 'Lamps'")
+    assert why["scene 'Movie' of Lights"] == "another scene is already called 'Movie'"

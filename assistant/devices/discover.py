@@ -114,6 +114,21 @@ def _unknown_words(devices: list[Any], groups: list[Any],
     return set(missing_words(words)) if words else set()
 
 
+def _group_problem(name: str, listed: list[str], members: list[str], devices: dict[str, Any],
+                   names_of: dict[str, str]) -> str | None:
+    """Why a group cannot be kept, apart from its spoken name, or None."""
+    if not listed:
+        return "it has no members in Zigbee2MQTT"
+    if not members:
+        left_out = ", ".join(names_of.get(m, m) for m in listed)
+        return f"none of its members ({left_out}) is a device kept here"
+    if problem := name_problem(name):
+        return f"{problem}; rename it in Zigbee2MQTT"
+    if name in devices:
+        return "a device has the same friendly name; rename one of them in Zigbee2MQTT"
+    return None
+
+
 def registry_data(devices: list[Any], groups: list[Any], base_topic: str,
                   missing_words: Callable[[set[str]], set[str]] | None = None) -> tuple[dict[str, Any], list[str]]:
     """(registry mapping as devices.yaml holds it, notes about what was skipped or guessed). missing_words
@@ -155,25 +170,33 @@ def registry_data(devices: list[Any], groups: list[Any], base_topic: str,
         item["say"] = [say]
         out_devices[name] = item
         by_ieee[str(entry.get("ieee_address"))] = name
+    names_of = {str(e.get("ieee_address")): str(e.get("friendly_name", ""))  # every device listed, kept or not
+                for e in (devices if isinstance(devices, list) else []) if isinstance(e, dict)}
     out_groups: dict[str, Any] = {}
     out_scenes: dict[str, Any] = {}
     for entry in groups if isinstance(groups, list) else []:
         if not isinstance(entry, dict):
             continue
         name = str(entry.get("friendly_name", ""))
-        members = [by_ieee[m.get("ieee_address")] for m in entry.get("members", [])
-                   if isinstance(m, dict) and m.get("ieee_address") in by_ieee]
-        say, problem = spoken.check(name)
-        if not members or name_problem(name) or name in out_devices or problem:
-            notes.append(f"skipped group {name}: no known members, or its name clashes")
+        listed = [str(m.get("ieee_address")) for m in entry.get("members") or [] if isinstance(m, dict)]
+        members = [by_ieee[m] for m in listed if m in by_ieee]
+        problem = _group_problem(name, listed, members, out_devices, names_of)
+        if problem is None:
+            say, problem = spoken.claim(name)
+        if problem:
+            notes.append(f"skipped group {name}: {problem}")
             continue
-        spoken.claim(name)
         out_groups[name] = {"id": int(entry.get("id", len(out_groups) + 1)), "say": [say], "members": members}
         for scene in _scenes(entry):
             scene_name = _scene_name(scene)
-            scene_say, scene_problem = scene_names.claim(scene_name)  # scenes have names of their own
-            if scene_name in out_scenes or scene_problem:
-                notes.append(f"skipped scene {scene_name!r} of {name}: name clashes or is unspeakable")
+            if scene_name in out_scenes:
+                scene_problem: str | None = f"another scene is already called {scene_name!r}"
+            elif scene_problem := name_problem(scene_name):
+                scene_problem += "; rename it in Zigbee2MQTT"
+            else:
+                scene_say, scene_problem = scene_names.claim(scene_name)  # scenes have names of their own
+            if scene_problem:
+                notes.append(f"skipped scene {scene_name!r} of {name}: {scene_problem}")
                 continue
             out_scenes[scene_name] = {"id": int(scene.get("id", 0)), "group": name, "say": [scene_say],
                                       "states": {}}
