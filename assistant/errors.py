@@ -27,3 +27,12 @@ class DeviceError(AssistantError):
 
 class BrokerError(AssistantError):
     """The MQTT broker cannot be reached or refused us."""
+
+
+class UnknownWordsError(ConfigError):
+    """Words the speech recognizer has no pronunciation for. The recognizer knows only the words; whoever
+    built its grammar says where they are written (intents.words.unknown_words_error)."""
+
+    def __init__(self, message: str, words: tuple[str, ...]):
+        super().__init__(message)
+        self.words = words

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .config import Settings, resolve_path
-from .errors import ConfigError
+from .errors import ConfigError, UnknownWordsError
 from .messages import Transcript
 
 log = logging.getLogger(__name__)
@@ -80,4 +80,10 @@ def build_recognizer(settings: Settings, language, engine: str | None = None) ->
     from .adapters.rnnoise import load_rnnoise
 
     denoiser = load_rnnoise() if settings.speech.denoise == "auto" else None
-    return PocketSphinxRecognizer(grammar, Rejection(threshold=settings.speech.min_confidence), denoiser=denoiser)
+    try:
+        return PocketSphinxRecognizer(grammar, Rejection(threshold=settings.speech.min_confidence),
+                                      denoiser=denoiser)
+    except UnknownWordsError as exc:
+        from .intents.words import unknown_words_error
+
+        raise unknown_words_error(language, exc.words, "PocketSphinx") from None

@@ -189,3 +189,33 @@ def test_cli_transcribe_and_intent_json(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(tmp_path / "nope.wav")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr + bad.stdout
+
+
+def _config_with(tmp_path: Path, file: str, old: str, new: str) -> tuple[Path, int]:
+    """A copy of the shipped config with the first whole-word `old` in `file` changed; (config, its line)."""
+    import re
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(Path(__file__).parent.parent / "config", config)
+    lines = (config / file).read_text().splitlines(keepends=True)
+    n = next(i for i, line in enumerate(lines) if re.search(rf"\b{old}\b", line.split("#")[0]))
+    lines[n] = re.sub(rf"\b{old}\b", new, lines[n], count=1)
+    (config / file).write_text("".join(lines))
+    return config, n + 1
+
+
+@pytest.mark.parametrize("file, old, new", [("sentences/en.yaml", "switch", "swtich"),
+                                            ("devices.yaml", "coffee machine", "kaffeemaschine")])
+def test_an_unpronounceable_word_names_its_file_and_line_and_the_fix(tmp_path, file, old, new):
+    """It said only "sentence templates use words PocketSphinx cannot pronounce: swtich", with no file or
+    line, and offered to add it to a dictionary the assistant cannot take additions to."""
+    from assistant.errors import ConfigError
+
+    config, line = _config_with(tmp_path, file, old, new)
+    settings = load_settings(config)
+    with pytest.raises(ConfigError) as err:
+        build_recognizer(settings, load_language(settings), "pocketsphinx")
+    message = str(err.value)
+    assert f"no pronunciation for {new.split()[-1]!r} at {config / file}:{line} (" in message
+    assert message.endswith("fix the spelling, or use another word") and "add them" not in message

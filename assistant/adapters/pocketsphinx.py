@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..levels import active_rms, background, pink
-from ..errors import ConfigError, ModelError, SpeechError
+from ..errors import ModelError, SpeechError, UnknownWordsError
 from ..messages import SAMPLE_RATE, Transcript
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,12 @@ def unknown_words(words: set[str]) -> set[str]:
 
 
 def pronunciations(words: frozenset[str]) -> dict[str, list[str]]:
-    """word -> phone strings from the wheel's CMUdict; ConfigError naming words it cannot say."""
+    """word -> phone strings from the wheel's CMUdict; UnknownWordsError naming the words it cannot say."""
     found = _lookup(words)
-    missing = sorted(words - set(found))
-    if missing:
-        raise ConfigError(f"sentence templates use words PocketSphinx cannot pronounce: {', '.join(missing)}; "
-                          "use other words or add them to its dictionary")
+    missing = tuple(sorted(words - set(found)))
+    if missing:  # the caller knows where the words are written and says so (speech.build_recognizer)
+        raise UnknownWordsError(f"the grammar uses words PocketSphinx cannot pronounce: {', '.join(missing)}; "
+                                "fix their spelling or use other words", missing)
     return found
 
 
