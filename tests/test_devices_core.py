@@ -12,7 +12,7 @@ from assistant.devices.catalog import CATALOG
 from assistant.devices.planner import plan
 from assistant.devices.registry import load_registry
 from assistant.devices.units import hex_to_xy, kelvin_to_mired, percent_to_brightness
-from assistant.errors import ConfigError, DeviceError
+from assistant.errors import BrokerError, ConfigError, DeviceError
 from assistant.messages import Intent
 from assistant.sim.bridge import Bridge
 from assistant.sim.devices import apply_set, default_state, restore_state, state_problems
@@ -257,3 +257,53 @@ def test_which_reports_confirm_a_change(changes, before, after, confirmed):
     from assistant.devices.reported import confirms
 
     assert confirms(changes, before, after) is confirmed
+
+
+# --------------------------------------------------------------------------- the simulator while the broker is away
+
+class _FlakyBroker:
+    """The simulator's MQTT client, scripted: messages to hand out, and a broker that is up or down."""
+
+    def __init__(self):
+        self.up, self.inbox, self.sent, self.refused = True, [], [], 0
+
+    def get(self, timeout_s):
+        return self.inbox.pop(0) if self.inbox else None
+
+    def publish(self, message):
+        if not self.up:
+            self.refused += 1
+            raise BrokerError(f"broker unavailable at 127.0.0.1:1883: not connected, {message.topic} not sent")
+        self.sent.append(message)
+
+
+def test_the_simulator_says_once_that_the_broker_is_gone_and_once_that_it_is_back(registry, caplog):
+    """A travelling blind reports every second; each report used to log its own warning (16 in a short
+    outage)."""
+    import logging
+
+    from assistant.config import MqttSettings
+    from assistant.mqtt_codec import CONNECTED_TOPIC
+    from assistant.sim.runner import Simulator
+
+    from conftest import ManualClock
+
+    clock = ManualClock()
+    simulator = Simulator(registry, MqttSettings(), clock=clock)
+    simulator._client = broker = _FlakyBroker()
+    caplog.set_level(logging.WARNING, logger="assistant.sim.runner")
+    for outage in range(2):
+        simulator.bridge.handle(MqttMessage("zigbee2mqtt/living_room_blinds/set", '{"position": %d}' % (outage * 100)))
+        broker.up = False
+        for _ in range(16):
+            clock.now_s += 1
+            simulator.step()  # nothing came in: the blind's report falls due and cannot be sent
+        broker.up, broker.inbox = True, [MqttMessage(CONNECTED_TOPIC, "")]
+        simulator.step()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 4, said
+    assert said[0].startswith("simulator: broker unavailable at 127.0.0.1:1883") and "until the broker is back" in said[0]
+    assert said[1] == "simulator: broker at 127.0.0.1:1883 is back; announcing the bridge, availability and state again"
+    assert said[2].startswith("simulator: broker unavailable") and said[3] == said[1]
+    assert broker.refused >= 20  # many reports were lost, and said once per outage
+    assert simulator.republished == 2 and any(m.topic == "zigbee2mqtt/living_room_blinds" for m in broker.sent)

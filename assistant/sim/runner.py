@@ -36,6 +36,7 @@ class Simulator:
         self.settings = settings
         self.restored: list[str] = []
         self.republished = 0  # times everything was announced again after a reconnection
+        self._outage = False  # a publish failed and the broker has not come back since
         self.health_check_timeout_s = HEALTH_CHECK_TIMEOUT_S
         self._client: MqttClient | None = None
         self._stop = threading.Event()
@@ -154,7 +155,12 @@ class Simulator:
             self._publish(self.bridge.tick())
             return False
         if message.topic == CONNECTED_TOPIC:
-            log.info("reconnected; announcing the bridge, availability and state again")
+            if self._outage:  # said once when it went, so once now that it is back
+                log.warning("simulator: broker at %s:%s is back; announcing the bridge, availability and state "
+                            "again", self.settings.host, self.settings.port)
+                self._outage = False
+            else:
+                log.info("reconnected; announcing the bridge, availability and state again")
             self.republished += 1
             self._publish(self.bridge.tick() + self.bridge.reconnect_messages())
         else:
@@ -166,7 +172,10 @@ class Simulator:
             try:
                 self._client.publish(out)
             except BrokerError as exc:
-                log.warning("simulator: %s", exc)  # the next reconnection republishes every state
+                if not self._outage:  # a blind on its way reports every second: say it once per outage
+                    self._outage = True
+                    log.warning("simulator: %s; nothing more is sent until the broker is back, then every state "
+                                "is announced again", exc)
                 break
 
     def serve_forever(self) -> None:
