@@ -50,8 +50,9 @@ def turn_line(registry: Registry, interaction: Interaction) -> str:
     if u is not None and u.ended_by is EndReason.NO_SPEECH:
         return f"{when} woke, but heard no command"
     heard = interaction.transcript.text if interaction.transcript else ""
-    if interaction.not_understood is not None:
-        return f"{when} heard {heard!r}: not understood ({interaction.not_understood.reason})"
+    if interaction.not_understood is not None:  # a rejected transcript is empty: no '' in quotes
+        said = f"heard {heard!r}" if heard else "heard nothing it knows"
+        return f"{when} {said}: not understood ({interaction.not_understood.reason})"
     intents = ", ".join(f"{i.name}({', '.join(f'{k}={v}' for k, v in i.slots.items())})" for i in interaction.intents)
     results = "; ".join(outcome_words(registry, interaction)) or "nothing to do"
     return f"{when} heard {heard!r} -> {intents} -> {results}"
