@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from functools import lru_cache
 
 from ..messages import Intent, NotUnderstood
@@ -24,7 +25,9 @@ MAX_PARTS = 5
 
 
 def normalize(text: str) -> str:
-    """Lowercase words and digits only: "Set it to 50%!" -> "set it to 50 percent"."""
+    """Lowercase words and digits only: "Set it to 50%!" -> "set it to 50 percent", "tûrn ön" -> "turn on"."""
+    # Accents folded (NFKD, combining marks dropped), else "tûrn" would lose its letter and match nothing.
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = text.lower().replace("%", " percent ").replace("per cent", "percent")
     # A sign before a number stays a word, so "-5 percent" matches nothing instead of 5 percent.
     text = re.sub(r"[-\u2212\u2013+]\s*(?=\d)", lambda m: " minus " if m.group(0)[0] != "+" else " plus ", text)
