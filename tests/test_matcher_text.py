@@ -23,3 +23,27 @@ def test_accents_are_folded_before_matching(language):
     assert (intent.name, dict(intent.slots)) == ("HassTurnOn", {"name": "kitchen_light"})
     result = match(language, "tûrn ön the tôaster")
     assert isinstance(result, NotUnderstood) and "'turn on the toaster'" in result.reason
+
+
+@pytest.mark.parametrize("text, why", [
+    ("set the kitchen light to 150 percent", "150 is out of range: brightness takes 0-100"),
+    ("set the kitchen light to minus five percent", "minus five is out of range: brightness takes 0-100"),
+    ("set the kitchen light to -5 percent", "minus 5 is out of range: brightness takes 0-100"),
+    ("turn on the desk lamp and set the blinds to 200 percent", "200 is out of range: position takes 0-100"),
+    ("dim the desk lamp by one hundred fifty percent",
+     "one hundred fifty is out of range: brightness_step takes 1-100"),
+    ("set the purifier to speed twelve", "twelve is out of range: fan_mode takes 1-9"),
+    ("set the kitchen light to 2750 kelvin",
+     "2750 is between the steps: color_temp_kelvin takes 2000-6500 in steps of 100"),
+])
+def test_a_number_out_of_its_slots_range_says_the_range(language, text, why):
+    """These only said "no command matches ..."; the sentence was right but for its number."""
+    result = match(language, text)
+    assert isinstance(result, NotUnderstood) and result.reason == why
+
+
+@pytest.mark.parametrize("text", ["set the kitchen light to 50 percent please", "turn on lamp 150",
+                                  "set the kitchen lamp to fifty percent and sing"])
+def test_a_sentence_wrong_apart_from_its_number_still_says_no_command_matches(language, text):
+    result = match(language, text)
+    assert isinstance(result, NotUnderstood) and result.reason.startswith("no command matches")

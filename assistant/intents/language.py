@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..config import DEFAULT_CONFIG_DIR, Settings, YamlDoc, load_yaml
 from ..devices.catalog import DeviceKind
 from ..devices.registry import Registry, load_registry
 from ..errors import ConfigError
 from .numbers import number_words
+from .ranges import NumberRange
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class Language:
     path: Path
     registry: Registry
     intents: Any  # hassil.Intents (kept untyped so importing this module does not need hassil)
+    ranges: Mapping[str, NumberRange] = field(default_factory=dict)  # range list name -> its numbers
+    range_slots: Mapping[str, frozenset[str]] = field(default_factory=dict)  # slot -> range lists that fill it
 
     @property
     def slot_lists(self) -> dict:
@@ -69,6 +72,7 @@ def language_from_file(path: Path | str, registry: Registry) -> Language:
         _check_refs(doc, rules[name], lists, rules, ("expansion_rules", name))
     _check_rule_cycles(doc, rules)
     intents_in = data["intents"]
+    parsed = list(rules.values())  # every template, for which slots the range lists fill
     for intent, block in intents_in.items():
         if intent not in INTENTS:
             raise doc.error(f"unknown intent; expected one of {', '.join(INTENTS)}", "intents", intent)
@@ -82,7 +86,8 @@ def language_from_file(path: Path | str, registry: Registry) -> Language:
             if not isinstance(sentences, list) or not sentences:
                 raise doc.error("expected a list of sentence templates", *where, "sentences")
             for j, text in enumerate(sentences):
-                _check_refs(doc, _parse(doc, text, *where, "sentences", j), lists, rules, where + ("sentences", j))
+                parsed.append(_parse(doc, text, *where, "sentences", j))
+                _check_refs(doc, parsed[-1], lists, rules, where + ("sentences", j))
             slots = item.get("slots") or {}
             if not isinstance(slots, dict):
                 raise doc.error("expected a mapping of slot: value", *where, "slots")
@@ -100,7 +105,22 @@ def language_from_file(path: Path | str, registry: Registry) -> Language:
     except Exception as exc:  # checked above; anything left is still the file's fault
         raise ConfigError(f"{doc.path}: cannot load sentence templates: {exc}") from None
     log.debug("loaded %d intents and %d lists from %s", len(intents.intents), len(lists), doc.path)
-    return Language(str(hassil_dict["language"]), Path(doc.path), registry, intents)
+    ranges = {name: NumberRange(spec["range"]["from"], spec["range"]["to"], spec["range"].get("step", 1),
+                                spec["range"].get("multiplier", 1))
+              for name, spec in data.get("lists", {}).items() if "range" in spec}
+    return Language(str(hassil_dict["language"]), Path(doc.path), registry, intents, ranges,
+                    _range_slots(parsed, ranges))
+
+
+def _range_slots(templates: list, ranges: Mapping[str, NumberRange]) -> dict[str, frozenset[str]]:
+    from hassil import ListReference
+
+    slots: dict[str, set[str]] = {}
+    for template in templates:
+        for node in _walk(template.expression):
+            if isinstance(node, ListReference) and node.list_name in ranges:
+                slots.setdefault(node.slot_name, set()).add(node.list_name)
+    return {slot: frozenset(names) for slot, names in slots.items()}
 
 
 def _check_top(doc: YamlDoc) -> dict:

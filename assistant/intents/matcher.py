@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from ..messages import Intent, NotUnderstood
 from .language import PREVIOUS, Language
+from .ranges import out_of_range
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def match(language: Language, text: str) -> tuple[Intent, ...] | NotUnderstood:
                                    f"at most {MAX_PARTS})")
     intents = _match_pieces(language, tuple(pieces))
     if intents is None:
-        return NotUnderstood(text, f"no command matches {words!r}")
+        return NotUnderstood(text, out_of_range(language, words, _match_pieces) or f"no command matches {words!r}")
     resolved: list[Intent] = []
     for intent in intents:
         if intent.slots.get("name") == PREVIOUS:
