@@ -88,6 +88,8 @@ class Intent:
     name: str
     slots: Mapping[str, Any] = field(default_factory=dict)
     text: str = ""
+    source: str = "own"  # which sentences matched: "own" (config/sentences) or "ha" (Home Assistant's)
+    confidence: float = 1.0  # 1 for a sentence matched word for word; lower when words were snapped or guessed
 
     def to_json(self) -> dict:
         return {"name": self.name, "slots": dict(self.slots)}
@@ -97,6 +99,8 @@ class Intent:
 class NotUnderstood:
     text: str
     reason: str
+    out_of_domain: str | None = None  # what was asked for that this assistant does not do ("timers"), if known
+    needs_area: bool = False  # it was about "here", and no area is set for this microphone
 
 
 @dataclass(frozen=True)

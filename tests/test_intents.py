@@ -78,10 +78,12 @@ CONTRACT = [
      [("HassLightSet", {"name": "living_room_lamp", "brightness_step": -20})]),
     ("turn on the downstairs lights", [("HassTurnOn", {"group": "downstairs_lights"})]),
     ("turn on all the lights", [("HassTurnOn", {"domain": "light"})]),
-    # what people say most; without them "turn on the lights" was heard as "turn on the blinds"
-    ("turn on the lights", [("HassTurnOn", {"domain": "light"})]),
-    ("turn the lights off", [("HassTurnOff", {"domain": "light"})]),
-    ("dim the lights", [("HassLightSet", {"domain": "light", "brightness_step": -25})]),
+    ("turn everything off", [("HassTurnOff", {})]),
+    ("all lights off", [("HassTurnOff", {"domain": "light"})]),
+    ("dim the living room a little", [("HassLightSet", {"area": "living room", "domain": "light",
+                                                        "brightness_step": -10})]),
+    ("set the blinds to half", [("HassSetPosition", {"name": "living_room_blinds", "position": 50})]),
+    ("set the purifier to max", [("SetFanMode", {"name": "air_purifier", "fan_mode": "9"})]),
     ("turn on the desk lamp and dim it by 20 percent",
      [("HassTurnOn", {"name": "desk_lamp"}), ("HassLightSet", {"name": "desk_lamp", "brightness_step": -20})]),
 ]
@@ -112,7 +114,7 @@ def test_every_template_round_trips(language, grammar):
                         # "it" needs a device before it, and one that the sentence fits
                         said = [f"turn on the {device} and {text}" for device in ("desk lamp", "blinds", "purifier")]
                         text = next((t for t in said if not isinstance(match(language, t), NotUnderstood)), said[0])
-                    result = match(language, text)
+                    result = match(language, text, area="kitchen")  # "in here" needs the microphone's area
                     assert not isinstance(result, NotUnderstood), f"{text!r}: {result.reason}"
                     last = result[-1]
                     assert last.name == intent.name, f"{text!r} -> {last.name}, expected {intent.name}"
@@ -141,7 +143,7 @@ def test_everything_the_grammar_produces_is_understood(language, grammar):
             state, word = rng.choice(arcs[state])
             words.append(word)
         text = " ".join(words)
-        result = match(language, text)
+        result = match(language, text, area="kitchen")
         if isinstance(result, NotUnderstood) and text.count(" and ") >= MAX_PARTS:
             # The grammar chains any number of commands; the matcher takes at most MAX_PARTS.
             assert result.reason.startswith("too many commands in one sentence"), f"{text!r}: {result.reason}"
@@ -338,3 +340,14 @@ def test_speech_language_picks_the_sentence_file_as_documented(tmp_path):
     settings_file = (DEFAULT_CONFIG_DIR / "assistant.yaml").read_text()
     speech = settings_file.split("\nspeech:\n")[1].split("\n\n")[0]
     assert re.search(r"^  language: en +# the sentence file is sentences/<language>\.yaml", speech, re.M)
+
+
+@pytest.mark.parametrize("text", ["turn on the lights", "turn the lights off", "dim the lights", "a bit brighter",
+                                  "turn off the lights in here", "warmer in here"])
+def test_the_lights_mean_the_microphones_area_and_without_one_the_person_is_asked(language, text):
+    """As in Home Assistant: "the lights" are the lights where the speaker is, never every light by guess."""
+    asked = match(language, text)
+    assert isinstance(asked, NotUnderstood) and asked.needs_area and "which room" in asked.reason
+    here = match(language, text, area="bedroom")
+    assert not isinstance(here, NotUnderstood), here
+    assert [(i.slots.get("area"), i.slots.get("domain")) for i in here] == [("bedroom", "light")]

@@ -6,7 +6,7 @@ Every spoken name (device, group, area, scene) the assistant understands comes f
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -70,6 +70,7 @@ class Registry:
     groups: Mapping[str, Group]
     scenes: Mapping[str, Scene]
     source: str = ""
+    floors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # floor -> its areas ("upstairs")
 
     @property
     def areas(self) -> tuple[str, ...]:
@@ -175,9 +176,9 @@ def registry_from_doc(doc: YamlDoc) -> Registry:
     data = doc.data
     if not isinstance(data, dict):
         raise doc.error("expected a mapping with devices, groups and scenes")
-    unknown = set(data) - {"base_topic", "devices", "groups", "scenes"}
+    unknown = set(data) - {"base_topic", "devices", "groups", "scenes", "floors"}
     if unknown:
-        raise doc.error("unknown key; expected base_topic, devices, groups, scenes", sorted(unknown)[0])
+        raise doc.error("unknown key; expected base_topic, devices, groups, scenes, floors", sorted(unknown)[0])
     base = data.get("base_topic", "zigbee2mqtt")
     if not isinstance(base, str) or not re.match(r"^[A-Za-z0-9_\-/]+$", base) or base.endswith("/"):
         raise doc.error(f"invalid base topic {base!r}", "base_topic")
@@ -254,7 +255,29 @@ def registry_from_doc(doc: YamlDoc) -> Registry:
         scenes[name] = Scene(name, scene_id, group, _say(doc, entry.get("say"), name, "scenes", name, "say"), clean)
 
     _check_spoken_unique(doc, devices, groups, scenes)
-    return Registry(base, devices, groups, scenes, str(doc.path))
+    return Registry(base, devices, groups, scenes, str(doc.path), _floors(doc, data.get("floors"), devices))
+
+
+def _floors(doc: YamlDoc, raw: Any, devices: Mapping[str, Device]) -> dict[str, tuple[str, ...]]:
+    """floors: {upstairs: [bedroom, office]}: what "upstairs" means in "turn off the lights upstairs"."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise doc.error("expected a mapping of floor: [areas]", "floors")
+    areas = {d.area for d in devices.values() if d.area}
+    floors: dict[str, tuple[str, ...]] = {}
+    for floor, members in raw.items():
+        name = " ".join(str(floor).lower().split())
+        if not _SAY_RE.match(name):
+            raise doc.error(f"floor {name!r} must be plain lowercase words", "floors", floor)
+        if not isinstance(members, list) or not members:
+            raise doc.error("expected a list of areas", "floors", floor)
+        for i, area in enumerate(members):
+            if area not in areas:
+                raise doc.error(f"unknown area {area!r}; areas come from the devices' area: {', '.join(sorted(areas))}",
+                                "floors", floor, i)
+        floors[name] = tuple(members)
+    return floors
 
 
 def _check_spoken_unique(doc: YamlDoc, devices: Mapping[str, Device], groups: Mapping[str, Group],

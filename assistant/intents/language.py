@@ -28,6 +28,7 @@ SLOTS = ("name", "group", "area", "domain", "scene", "brightness", "brightness_s
          "color_temp_step_kelvin", "color", "position", "fan_mode", "attribute", "expected")
 REGISTRY_LISTS = ("devices", "lights", "covers", "outlets", "purifiers", "groups", "areas", "scenes")
 PREVIOUS = "@previous"  # slot value of "it": the matcher replaces it with the previous device
+HERE = "@here"  # slot value of "in here": the matcher replaces it with the microphone's area
 
 _WORD_RE = re.compile(r"^[a-z][a-z']*$")
 _TEMPLATE_CHARS = set("()[]{}<>|:")
@@ -43,6 +44,7 @@ class Language:
     intents: Any  # hassil.Intents (kept untyped so importing this module does not need hassil)
     ranges: Mapping[str, NumberRange] = field(default_factory=dict)  # range list name -> its numbers
     range_slots: Mapping[str, frozenset[str]] = field(default_factory=dict)  # slot -> range lists that fill it
+    ha: Any = None  # intents.ha.HaLanguage: Home Assistant's sentences for this home, or None (own file only)
 
     @property
     def slot_lists(self) -> dict:
@@ -58,10 +60,20 @@ def load_language(settings: Settings) -> Language:
         raise ConfigError(f"{path}: no sentence file for speech.language {settings.speech.language!r}; copy "
                           f"{DEFAULT_CONFIG_DIR / 'sentences' / 'en.yaml'} there, or set speech.language in "
                           f"{config_dir / 'assistant.yaml'} (it picks sentences/<language>.yaml)")
-    return language_from_file(path, registry)
+    area = settings.satellite.area
+    if area is not None and area not in registry.areas:
+        raise ConfigError(f"{config_dir / 'assistant.yaml'}: satellite.area {area!r} is no area of "
+                          f"{registry.source}; expected one of {', '.join(registry.areas)}")
+    language = language_from_file(path, registry)
+    if language.ha is not None:
+        from .fuzzy import warm_up
+
+        warm_up(language)  # built now, so the first command does not wait for it
+    return language
 
 
-def language_from_file(path: Path | str, registry: Registry) -> Language:
+def language_from_file(path: Path | str, registry: Registry, with_ha: bool = True) -> Language:
+    """Our sentence file, plus Home Assistant's sentences for the same home unless with_ha is False."""
     doc = load_yaml(path)
     data = _check_top(doc)
     from hassil import Intents
@@ -108,8 +120,13 @@ def language_from_file(path: Path | str, registry: Registry) -> Language:
     ranges = {name: NumberRange(spec["range"]["from"], spec["range"]["to"], spec["range"].get("step", 1),
                                 spec["range"].get("multiplier", 1))
               for name, spec in data.get("lists", {}).items() if "range" in spec}
+    ha = None
+    if with_ha:
+        from .ha import load_ha_language
+
+        ha = load_ha_language(registry, str(hassil_dict["language"]))
     return Language(str(hassil_dict["language"]), Path(doc.path), registry, intents, ranges,
-                    _range_slots(parsed, ranges))
+                    _range_slots(parsed, ranges), ha)
 
 
 def _range_slots(templates: list, ranges: Mapping[str, NumberRange]) -> dict[str, frozenset[str]]:

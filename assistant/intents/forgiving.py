@@ -1,0 +1,124 @@
+"""What a person or a recognizer writes -> the plain words the templates are written in.
+
+normalize() folds case, accents, punctuation, "%" and digits' commas; polite() also drops what carries no
+command ("please", "can you", "ok", "um", "for me", "thank you") and opens contractions ("what's"). Near
+misses of the home's names ("best lamp" for "desk lamp") are found by near_names(), which the matcher tries
+only where the rest of the sentence fits a template word for word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from difflib import SequenceMatcher
+from functools import lru_cache
+from typing import Iterable
+
+_SPELLINGS = {"nevermind": "never mind", "colour": "color", "percentage": "percent", "okay": "ok",
+              "lite": "light", "lites": "lights", "grey": "gray"}  # written forms only
+_CONTRACTIONS = {"what's": "what is", "whats": "what is", "it's": "it is", "that's": "that is",
+                 "how's": "how is", "where's": "where is", "i'd": "i would", "let's": "let us",
+                 "isn't": "is not", "aren't": "are not", "don't": "do not", "doesn't": "does not",
+                 "can't": "can not", "cannot": "can not", "won't": "will not", "i'm": "i am",
+                 "you're": "you are", "they're": "they are", "we're": "we are", "there's": "there is"}
+# Said before a command without changing it. Longest first: "can you please" before "can you".
+_LEADING = sorted((tuple(p.split()) for p in (
+    "please", "pls", "plz", "hey", "hi", "hello", "ok", "alright", "all right", "right", "so", "now", "um", "uh",
+    "umm", "uhm", "er", "erm", "hmm", "well", "oh", "yes", "yeah", "jarvis", "hey jarvis", "ok jarvis",
+    "can you", "could you", "would you", "will you", "can you please", "could you please",
+    "would you please", "will you please", "please can you", "please could you", "would you mind",
+    "i want you to", "i would like you to", "i need you to", "go ahead and", "just", "quickly", "kindly",
+    "do me a favor and", "be a dear and", "dear")), key=len, reverse=True)
+_TRAILING = sorted((tuple(p.split()) for p in (
+    "please", "pls", "plz", "thanks", "thank you", "thank you very much", "thanks a lot", "for me", "for me please",
+    "now", "right now", "now please", "would you", "will you", "could you", "can you", "ok", "dear", "jarvis",
+    "if you can", "if you could", "if you would", "if you do not mind", "would you please", "thank you jarvis",
+    "at once", "straight away", "quickly")), key=len, reverse=True)
+MIN_LETTERS = 0.55  # below this share of letters in common, a sound-alike is a coincidence
+NEGATIONS = frozenset({"not", "never", "no", "nothing", "dont", "stop"})
+
+
+def normalize(text: str) -> str:
+    """Lowercase words and digits only: "Set it to 50%!" -> "set it to 50 percent", "tûrn ön" -> "turn on"."""
+    # Accents folded (NFKD, combining marks dropped), else "tûrn" would lose its letter and match nothing.
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.lower().replace("\u2019", "'").replace("%", " percent ").replace("per cent", "percent")
+    # A sign before a number stays a word, so "-5 percent" matches nothing instead of 5 percent.
+    text = re.sub(r"[-\u2212\u2013+]\s*(?=\d)", lambda m: " minus " if m.group(0)[0] != "+" else " plus ", text)
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 2,700 -> 2700
+    text = re.sub(r"(?<=\d)\s*k\b", " kelvin", text)  # 2700k -> 2700 kelvin
+    text = re.sub(r"[^a-z0-9']+", " ", text)
+    words = [w.strip("'") for w in text.split()]
+    return " ".join(_SPELLINGS.get(w, w) for w in words if w)
+
+
+def polite(words: str) -> str:
+    """normalize()d words without the politeness and fillers around a command, contractions opened."""
+    tokens: list[str] = []
+    for word in words.split():
+        tokens.extend(_CONTRACTIONS.get(word, word).split())
+    tokens = [t for t in tokens if t not in ("please", "pls", "plz")]  # "turn the lamp please on"
+    changed = True
+    while changed and tokens:
+        changed = False
+        for phrase in _LEADING:
+            if tuple(tokens[:len(phrase)]) == phrase and len(tokens) > len(phrase):
+                tokens, changed = tokens[len(phrase):], True
+                break
+        for phrase in _TRAILING:
+            if tuple(tokens[-len(phrase):]) == phrase and len(tokens) > len(phrase):
+                tokens, changed = tokens[:-len(phrase)], True
+                break
+    return " ".join(tokens)
+
+
+def negated(words: str) -> bool:
+    """Whether the words hold a negation: such a sentence is never guessed at ("do not turn on the light")."""
+    return bool(NEGATIONS & set(words.split()))
+
+
+# --- near misses of the home's names ----------------------------------------------------------------------
+
+_SOUNDS = str.maketrans({"b": "p", "d": "t", "g": "k", "c": "k", "q": "k", "v": "f", "z": "s", "x": "k",
+                         "n": "m", "w": "", "h": "", "y": "", "e": "a", "i": "a", "o": "a", "u": "a"})
+
+
+@lru_cache(maxsize=4096)
+def sound(words: str) -> str:
+    """A rough sound key: voiced and unvoiced consonants and all vowels fall together ("best" ~ "desk")."""
+    key = words.replace(" ", "").replace("ph", "f").replace("ck", "k").translate(_SOUNDS)
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+def similarity(said: str, name: str) -> float:
+    """0-1: how close a run of heard words is to a name, by letters or by rough sound ("purer fire" ~
+    "purifier"), whichever is closer; never more than the letters allow (MIN_LETTERS)."""
+    letters = SequenceMatcher(None, said.replace(" ", ""), name.replace(" ", "")).ratio()
+    if letters < MIN_LETTERS:
+        return letters
+    return max(letters, SequenceMatcher(None, sound(said), sound(name)).ratio())
+
+
+def near_names(words: str, names: Iterable[str], min_similarity: float,
+               max_words: int = 4) -> list[tuple[float, str, str]]:
+    """(similarity, name, sentence) for each run of words that is close to (but not) a name, with the run
+    replaced by the name; closest first."""
+    tokens = words.split()
+    names = tuple(names)
+    found: list[tuple[float, str]] = []
+    for start in range(len(tokens)):
+        for end in range(start + 1, min(len(tokens), start + max_words) + 1):
+            said = " ".join(tokens[start:end])
+            if len(said) < 4:
+                continue
+            if said in names:
+                continue  # a name already: never swapped for another
+            for name in names:
+                # "living room" is not a near miss of "living room lamp": the name only says more
+                if f" {said} " in f" {name} " or abs(len(name) - len(said)) > max(3, len(name) // 2):
+                    continue
+                score = similarity(said, name)
+                if score >= min_similarity:
+                    found.append((score, name, " ".join(tokens[:start] + [name] + tokens[end:])))
+    found.sort(key=lambda item: -item[0])
+    return found
