@@ -120,3 +120,36 @@ def test_summaries_count_what_judge_says():
         (3, 1, 1, 1, 1, 1)
     assert s["right_by_source"] == {"ha": 1}
     assert s["median_ms"] == 2.5
+
+
+class _Dev:
+    def __init__(self, kind, area):
+        self.kind, self.area = kind, area
+
+
+class _Group:
+    def __init__(self, members):
+        self.members = members
+
+
+class _Registry:
+    devices = {"kitchen_light": _Dev("light", "kitchen"), "coffee_maker": _Dev("outlet", "kitchen"),
+               "lamp_a": _Dev("light", "den"), "lamp_b": _Dev("light", "den")}
+    groups = {"both": _Group(["lamp_a", "lamp_b"])}
+
+
+def test_same_devices_counts_only_with_a_registry_and_only_for_the_same_set():
+    resolve = score_text.registry_resolver(_Registry())
+    area = [E("HassTurnOff", area="kitchen", domain="light")]
+    by_name = (I("HassTurnOff", name="kitchen_light"),)
+    assert judge(area, by_name) == "wrong"
+    assert judge(area, by_name, resolve=resolve) == "right"  # the kitchen's one light
+    assert judge(area, (I("HassTurnOff", area="kitchen"),), resolve=resolve) == "wrong"  # + the coffee maker
+    den = [E("HassTurnOn", area="den", domain="light")]
+    assert judge(den, (I("HassTurnOn", name="lamp_a"),), resolve=resolve) == "wrong"  # one of two lamps
+    assert judge(den, (I("HassTurnOn", group="both"),), resolve=resolve) == "right"
+    # HassLightSet acts on lights only, so a missing domain there is the same lights
+    assert judge([E("HassLightSet", area="kitchen", domain="light", brightness=20)],
+                 (I("HassLightSet", area="kitchen", brightness=20),), resolve=resolve) == "right"
+    # scenes are never resolved: a scene id is not a device name
+    assert judge([E("HassTurnOn", scene="relax")], (I("HassTurnOn", name="relax"),), resolve=resolve) == "wrong"
