@@ -72,9 +72,9 @@ class Assistant:
         primed_ms = self.scorer.reset()
         policy.reset(-primed_ms)
         listener = Listener(self.settings.listener, self.vad)
-        language = self.language
+        language, area = self.language, self.settings.satellite.area
         return Pipeline(self.settings, self.scorer, policy, listener, self.recognizer,
-                        lambda text: match(language, text), TimedDispatcher(self.dispatcher, self.clock),
+                        lambda text: match(language, text, area), TimedDispatcher(self.dispatcher, self.clock),
                         on_event, source, on_turn)
 
     def close(self) -> None:

@@ -79,6 +79,13 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class SatelliteSettings:
+    # The area this microphone is in: "turn off the lights", "in here" and "this room" mean it. None: such a
+    # request is answered with a question instead of a guess.
+    area: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     config_dir: Path = DEFAULT_CONFIG_DIR
     models_dir: Path = DEFAULT_MODELS_DIR
@@ -86,6 +93,7 @@ class Settings:
     listener: ListenerSettings = field(default_factory=ListenerSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
+    satellite: SatelliteSettings = field(default_factory=SatelliteSettings)
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> "Settings":
         """Return a copy with some fields of some sections replaced (None values are ignored)."""
@@ -98,7 +106,8 @@ class Settings:
         return new
 
 
-_SECTIONS = {"wake": WakeSettings, "listener": ListenerSettings, "speech": SpeechSettings, "mqtt": MqttSettings}
+_SECTIONS = {"wake": WakeSettings, "listener": ListenerSettings, "speech": SpeechSettings, "mqtt": MqttSettings,
+             "satellite": SatelliteSettings}
 
 
 def _coerce(doc: YamlDoc, section: str, key: str, value: Any, default: Any) -> Any:
@@ -141,7 +150,7 @@ def load_settings(config_dir: Path | str | None = None, models_dir: Path | str |
         return settings
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
-        raise doc.error("expected a mapping of sections (wake, listener, speech, mqtt)")
+        raise doc.error("expected a mapping of sections (wake, listener, speech, mqtt, satellite)")
     for section, values in doc.data.items():
         cls = _SECTIONS.get(section)
         if cls is None:
