@@ -312,8 +312,12 @@ def score_unlabelled(run: Runner, items: list[dict]) -> list[dict]:
     rows = []
     for it in items:
         result, ms = run(it["text"])
-        rows.append({"text": it["text"], "split": it["split"], "acted": bool(intents_of(result)),
-                     "out_of_domain": getattr(result, "out_of_domain", None) if not intents_of(result) else False,
+        acted = bool(intents_of(result))
+        # NotUnderstood.out_of_domain: True or what was asked for ("timers"); None/False/"" when not said
+        ood = getattr(result, "out_of_domain", None)
+        rows.append({"text": it["text"], "split": it["split"], "acted": acted,
+                     "ood_field": hasattr(result, "out_of_domain") and not getattr(result, "crash", False),
+                     "out_of_domain": (ood if ood not in (None, False, "") else False) if not acted else False,
                      "got": describe(result), "ms": ms, "category": it.get("category"),
                      "crash": getattr(result, "crash", False)})
     return rows
@@ -334,9 +338,9 @@ def summarize_commands(rows: list[dict]) -> dict:
 
 
 def summarize_unlabelled(rows: list[dict]) -> dict:
-    ood = [r["out_of_domain"] for r in rows if not r["acted"]]
     return {"lines": len(rows), "acted": sum(r["acted"] for r in rows),
-            "recognised_ood": sum(v is True for v in ood), "ood_field": any(v is not None for v in ood),
+            "recognised_ood": sum(bool(r["out_of_domain"]) for r in rows if not r["acted"]),
+            "ood_field": any(r.get("ood_field") for r in rows),
             "crashes": sum(r["crash"] for r in rows), **_timing([r["ms"] for r in rows])}
 
 
@@ -381,7 +385,7 @@ def print_tables(report: dict) -> None:
               "(e.g. 'the kitchen lights' heard as the kitchen's one light): "
               + "; ".join(f"{k} {v}" for k, v in same.items()))
     if any(srcs.values()):
-        print("\nright commands by intent source: " + "; ".join(f"{k} {v}" for k, v in srcs.items()))
+        print("\nintents of the right commands, by source: " + "; ".join(f"{k} {v}" for k, v in srcs.items()))
     crashes = sum(s["crashes"] for k in ("commands", "chat", "out_of_domain", "ha_like") if k in report
                   for s in [report[k]["summary"].get("all", next(iter(report[k]["summary"].values())))])
     if crashes:
@@ -411,6 +415,12 @@ def print_misses(report: dict) -> None:
             print(f"\n== {name}: {len(acted)} acted on")
             for r in acted:
                 print(f"  [{r['split']}] {r['text']!r}\n      got  {json.dumps(r['got'])}")
+        if name == "out_of_domain" and any(r.get("ood_field") for r in rows):
+            plain = [r for r in rows if not r["acted"] and not r["out_of_domain"]]
+            if plain:
+                print(f"\n== {name}: {len(plain)} not acted on but not recognised as out of domain")
+                for r in plain:
+                    print(f"  [{r['split']}] ({r['category']}) {r['text']!r}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -153,3 +153,24 @@ def test_same_devices_counts_only_with_a_registry_and_only_for_the_same_set():
                  (I("HassLightSet", area="kitchen", brightness=20),), resolve=resolve) == "right"
     # scenes are never resolved: a scene id is not a device name
     assert judge([E("HassTurnOn", scene="relax")], (I("HassTurnOn", name="relax"),), resolve=resolve) == "wrong"
+
+
+def test_out_of_domain_is_recognised_from_a_flag_or_a_named_category():
+    class FakeRun:
+        resolve = None
+
+        def __init__(self, results):
+            self.results = results
+
+        def __call__(self, text, area=None):
+            return self.results[text], 1.0
+
+    class NU2:
+        def __init__(self, text, ood):
+            self.text, self.reason, self.out_of_domain = text, "x", ood
+
+    run = FakeRun({"a": NU2("a", "timers"), "b": NU2("b", True), "c": NU2("c", None), "d": NotUnderstood("d", "x"),
+                   "e": (I("HassTurnOn", name="kitchen_light"),)})
+    rows = score_text.score_unlabelled(run, [{"text": t, "split": "tune"} for t in "abcde"])
+    s = score_text.summarize_unlabelled(rows)
+    assert (s["lines"], s["acted"], s["recognised_ood"]) == (5, 1, 2)
