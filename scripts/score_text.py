@@ -16,6 +16,7 @@ out-of-domain requests are counted as acted on when any intent comes back. See d
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import shutil
@@ -252,8 +253,11 @@ def load_home_language(home: Path):
         config = tmp / "config"
         shutil.copytree(DEFAULT_CONFIG_DIR, config)
         shutil.copy(home / "devices.yaml", config / "devices.yaml")
+        settings = load_settings(config)
+        if getattr(getattr(settings, "satellite", None), "area", None) is not None:  # an area of the other home
+            settings = dataclasses.replace(settings, satellite=dataclasses.replace(settings.satellite, area=None))
         t0 = time.perf_counter()
-        language = load_language(load_settings(config))
+        language = load_language(settings)
         return language, match, (time.perf_counter() - t0) * 1000
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
