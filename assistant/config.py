@@ -53,9 +53,15 @@ class ListenerSettings:
     incomplete_hangover_ms: int = 0  # the hangover when the early decode found no command yet (0: the usual)
 
 
+# auto: as grammar (for now). grammar: Vosk when its model is present, else PocketSphinx, both limited to the
+# sentences. neural: Whisper tiny.en, open vocabulary. fused: grammar and neural together (not yet available).
+SPEECH_ENGINES = ("auto", "fused", "grammar", "neural", "vosk", "pocketsphinx")
+FUSED_NOT_YET = "speech engine 'fused' is not yet available; use auto, grammar or neural"
+
+
 @dataclass(frozen=True)
 class SpeechSettings:
-    engine: str = "auto"  # auto | vosk | pocketsphinx
+    engine: str = "auto"  # one of SPEECH_ENGINES
     vosk_model_dir: str = ""  # "" = vosk-en-us-small in the models folder, where `models fetch` puts it
     language: str = "en"
     min_confidence: float = 0.5
@@ -171,8 +177,10 @@ def load_settings(config_dir: Path | str | None = None, models_dir: Path | str |
                 raise doc.error("must be between 0 and 1", section, key)
         if section == "speech" and changes.get("denoise", "auto") not in ("auto", "off"):
             raise doc.error("expected auto or off", section, "denoise")
-        if section == "speech" and changes.get("engine", "auto") not in ("auto", "vosk", "pocketsphinx"):
-            raise doc.error("expected auto, vosk or pocketsphinx", section, "engine")
+        if section == "speech" and changes.get("engine", "auto") not in SPEECH_ENGINES:
+            raise doc.error(f"expected {', '.join(SPEECH_ENGINES[:-1])} or {SPEECH_ENGINES[-1]}", section, "engine")
+        if section == "speech" and changes.get("engine") == "fused":
+            raise doc.error(FUSED_NOT_YET, section, "engine")
         if section == "mqtt" and "port" in changes and not 0 < changes["port"] < 65536:
             raise doc.error("expected a port number, 1-65535", section, "port")
         if section == "wake":

@@ -1,7 +1,9 @@
-"""Speech to text behind one interface, both engines limited to the grammar of the sentence templates.
+"""Speech to text behind one interface.
 
-engine "auto" takes Vosk when its model folder is present, else PocketSphinx (whose model ships in its
-wheel), and logs which one it took and why.
+Engines: "grammar" takes Vosk when its model folder is present, else PocketSphinx (whose model ships in
+its wheel), both limited to the grammar of the sentence templates; "neural" is Whisper tiny.en, open
+vocabulary, prompted with the home's names; "vosk" and "pocketsphinx" name one engine; "auto" is "grammar"
+for now; "fused" (grammar and neural together) is not yet available. The choice is logged with its reason.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ import logging
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from .config import Settings, resolve_path
+from .config import FUSED_NOT_YET, SPEECH_ENGINES, Settings, resolve_path
 from .errors import ConfigError, UnknownWordsError
 from .messages import Transcript
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "vosk", "pocketsphinx")
+ENGINES = SPEECH_ENGINES
+WHISPER_MODEL = "whisper-tiny-en"  # the manifest's name for the neural engine's model folder
 
 
 @runtime_checkable
@@ -49,13 +52,18 @@ def vosk_model_dir(settings: Settings) -> Path:
 
 
 def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, str]:
-    """(engine, why) for the requested engine (default: settings.speech.engine)."""
+    """(recognizer, why) for the requested engine (default: settings.speech.engine); the recognizer is
+    vosk, pocketsphinx or whisper."""
     from .adapters.vosk import is_vosk_model  # light: only checks files, vosk itself loads lazily
 
     engine = engine or settings.speech.engine
     if engine not in ENGINES:
         raise ConfigError(f"unknown speech engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    if engine != "auto":
+    if engine == "fused":
+        raise ConfigError(FUSED_NOT_YET)
+    if engine == "neural":
+        return "whisper", "requested neural"
+    if engine not in ("auto", "grammar"):
         return engine, "requested"
     model = vosk_model_dir(settings)
     if is_vosk_model(model):
@@ -71,6 +79,12 @@ def build_recognizer(settings: Settings, language, engine: str | None = None) ->
 
     name, why = choose_engine(settings, engine)
     log.info("speech engine: %s (%s)", name, why)
+    if name == "whisper":
+        from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
+        from .models import require
+
+        return WhisperRecognizer(require(WHISPER_MODEL, settings.models_dir), vocabulary_prompt(language.registry),
+                                 min_confidence=settings.speech.min_confidence)
     grammar = grammar_for(language)
     if name == "vosk":
         from .adapters.vosk import VoskRecognizer

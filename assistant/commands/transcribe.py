@@ -1,4 +1,4 @@
-"""`assistant transcribe FILE...`: grammar-constrained speech to text on WAV files."""
+"""`assistant transcribe FILE...`: speech to text on WAV files, with the configured or a given engine."""
 
 from __future__ import annotations
 
@@ -20,11 +20,14 @@ def register(sub, common) -> None:
     p = sub.add_parser(
         "transcribe", parents=[common], help="turn WAV files of spoken commands, without the wake word, into text",
         description="Speech to text on WAV files that each hold one spoken command and nothing else: no wake "
-                    "word. The recognizer knows only the commands' sentences, so a clip that starts with 'hey "
-                    "jarvis' gets confidently wrong text. For recordings with the wake word use 'assistant run "
-                    "FILE --dry-run', which finds the wake word and transcribes what follows it.")
+                    "word. The grammar engines (auto, grammar, vosk, pocketsphinx) know only the commands' "
+                    "sentences, so a clip that starts with 'hey jarvis' gets confidently wrong text; neural "
+                    "(Whisper) writes down whatever was said. Each line names the engine that produced the text. "
+                    "For recordings with the wake word use 'assistant run FILE --dry-run', which finds the wake "
+                    "word and transcribes what follows it.")
     p.add_argument("files", nargs="+", metavar="FILE", help="WAV of one command without the wake word (60 s at most)")
-    p.add_argument("--engine", choices=ENGINES, help="speech engine (default from config: auto)")
+    p.add_argument("--engine", choices=ENGINES, help="speech engine (default from config: auto); neural = Whisper "
+                                                     "tiny.en ('assistant models fetch whisper-tiny-en')")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.set_defaults(func=run)
 

@@ -1,0 +1,201 @@
+"""Whisper tiny.en through faster-whisper (CTranslate2): open-vocabulary English speech to text.
+
+The only importer of faster_whisper and ctranslate2, both imported when the first recognizer is built.
+The model is loaded once per process and shared by every recognizer on the same folder.
+
+Whisper was trained on 30 s windows and faster-whisper pads every clip to that, so the encoder's cost is
+that of 30 s of audio whatever the command's length. CTranslate2's encoder also takes fewer feature frames
+(as whisper.cpp's audio_ctx does), and a command is decoded here from a 15 s window: the audio's own
+features, then zeros, as faster-whisper pads. Shorter windows made the decoder run past the end of the
+speech and repeat the command ("turn on the kitchen light, turn on the kitchen light, ...": at 5 s on most
+fixture commands, at 10 s on a few), 12 to 20 s kept every fixture's text (scripts/whisper_bench.py).
+Audio too long for that window goes through faster-whisper's own 30 s path.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError, SpeechError
+from ..messages import SAMPLE_RATE, Transcript
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "whisper-tiny-en"  # the manifest's name for the model folder
+FRAMES_PER_S = 100  # Whisper's feature frames (10 ms hop)
+FULL_WINDOW_FRAMES = 3000
+WINDOW_FRAMES = 1500
+MIN_TAIL_FRAMES = 500  # the window's zeros after the audio: less than this and the 30 s path is taken
+MIN_AUDIO_S = 0.1
+# Whisper's decoder holds 448 tokens and faster-whisper keeps half of them for the prompt.
+MAX_PROMPT_TOKENS = 223
+MAX_PROMPT_WORDS = 120
+# A command runs at most some 3-4 words a second (about 5-6 tokens with punctuation and digits); a decoder
+# that runs on far past that is repeating itself, so it is stopped there.
+MAX_TOKENS_PER_S = 8
+MIN_MAX_TOKENS = 12
+
+_models: dict[tuple, object] = {}
+_models_lock = threading.Lock()
+
+
+def vocabulary_prompt(registry) -> str:
+    """The home's spoken names as Whisper's initial prompt: "Kitchen light, desk lamp, ..., bedroom."
+
+    Whisper takes the prompt for text said just before, so names in it are spelled the home's way
+    ("air purifier", not "air pure fire"). Each device's, group's and scene's first name comes first, then
+    the areas, then the other names, so that a long list loses synonyms first (MAX_PROMPT_WORDS)."""
+    first = [d.spoken for d in registry.devices.values()] + [g.spoken for g in registry.groups.values()] + \
+            [s.spoken for s in registry.scenes.values()]
+    others = [name for things in (registry.devices, registry.groups, registry.scenes)
+              for thing in things.values() for name in thing.say[1:]]
+    names: list[str] = []
+    words = 0
+    for name in [*first, *registry.areas, *others]:
+        if name in names:
+            continue
+        words += len(name.split())
+        if words > MAX_PROMPT_WORDS:
+            break
+        names.append(name)
+    if not names:
+        return ""
+    text = ", ".join(names) + "."
+    return text[0].upper() + text[1:]
+
+
+def confidence_of(avg_logprob: float, no_speech_prob: float) -> float:
+    """exp(avg_logprob) * (1 - no_speech_prob), in 0-1.
+
+    exp(avg_logprob) is the geometric mean of the probabilities the decoder gave its own tokens (end of
+    text included): how sure it was of the words. no_speech_prob is Whisper's own estimate, read at the
+    start of decoding, that the window holds no speech at all. Both must be high for a confident transcript."""
+    if not math.isfinite(avg_logprob):
+        return 0.0
+    return max(0.0, min(1.0, math.exp(min(0.0, avg_logprob)) * (1.0 - no_speech_prob)))
+
+
+def load_model(model_dir: Path, cpu_threads: int = 2, compute_type: str = "int8"):
+    """faster_whisper.WhisperModel for a local folder, loaded once per process (never downloads)."""
+    key = (str(Path(model_dir).resolve()), cpu_threads, compute_type)
+    with _models_lock:
+        if key in _models:
+            return _models[key]
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise ModelError(f"faster-whisper is not installed ({exc}); run scripts/setup.sh") from None
+        started = time.perf_counter()
+        try:
+            model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
+                                 num_workers=1, local_files_only=True)
+        except Exception as exc:  # CTranslate2 and tokenizers raise their own types for damaged files
+            from ..models import models_command
+
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelError(f"cannot load the Whisper model in {model_dir} ({reason[-160:]}); "
+                             f"run '{models_command('verify', Path(model_dir).parent)}'") from None
+        log.info("Whisper model %s loaded in %.2f s", model_dir, time.perf_counter() - started)
+        _models[key] = model
+        return model
+
+
+class WhisperRecognizer:
+    """Open-vocabulary: the text is what Whisper wrote (case, punctuation and digits kept: "Set the
+    kitchen light to 50%."); the matcher normalises it. Never suppresses a background first."""
+
+    name = "whisper"
+
+    def __init__(self, model_dir: Path, prompt: str = "", *, min_confidence: float = 0.5, beam_size: int = 1,
+                 cpu_threads: int = 2, window_frames: int | None = WINDOW_FRAMES):
+        """window_frames: the encoder window for a short command (None: always faster-whisper's 30 s)."""
+        self.model_dir = Path(model_dir)
+        self.prompt = prompt.strip()
+        self.min_confidence = min_confidence
+        self.beam_size = beam_size
+        self.window_frames = window_frames
+        self._model = load_model(self.model_dir, cpu_threads)
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                    task="transcribe", language="en")
+        self._suppress = get_suppressed_tokens(self._tokenizer, [-1])  # Whisper's default: no symbols
+        prompt_tokens = self._tokenizer.encode(" " + self.prompt) if self.prompt else []
+        self._prompt = ([self._tokenizer.sot_prev, *prompt_tokens[-MAX_PROMPT_TOKENS:]] if prompt_tokens else []) + \
+            [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        self._stream: list[bytes] | None = None
+
+    # ------------------------------------------------------------------ streaming form
+
+    def accept(self, pcm: bytes) -> None:
+        """Feed audio as it arrives; nothing is decided until finish()."""
+        if self._stream is None:
+            self._stream = []
+        self._stream.append(pcm)
+
+    def finish(self) -> Transcript:
+        pcm, self._stream = b"".join(self._stream or []), None
+        return self.transcribe(pcm)
+
+    def suppresses(self, pcm: bytes) -> bool:
+        return False
+
+    # ------------------------------------------------------------------ one utterance
+
+    def transcribe(self, pcm: bytes) -> Transcript:
+        audio_s = len(pcm) / 2 / SAMPLE_RATE
+        cpu0 = time.process_time()  # the whole process: CTranslate2 decodes on threads of its own
+        if audio_s < MIN_AUDIO_S:
+            return Transcript("", 0.0, self.name, rejected=True, audio_s=audio_s)
+        audio = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+        max_new_tokens = max(MIN_MAX_TOKENS, int(MAX_TOKENS_PER_S * audio_s))
+        try:
+            features = self._model.feature_extractor(audio)[:, :-1]  # as faster-whisper: 160 samples of padding
+            window = self.window_frames
+            if window and features.shape[1] + MIN_TAIL_FRAMES <= window:
+                text, avg_logprob, no_speech_prob = self._decode_window(features, window, max_new_tokens)
+            else:
+                text, avg_logprob, no_speech_prob = self._decode_full(audio, max_new_tokens)
+        except (RuntimeError, ValueError) as exc:
+            raise SpeechError(f"Whisper failed on {audio_s:.1f} s of audio: {exc}") from None
+        confidence = confidence_of(avg_logprob, no_speech_prob) if text else 0.0
+        rejected = not text or confidence < self.min_confidence
+        log.debug("whisper %r avg_logprob=%.3f no_speech=%.3f confidence=%.3f", text, avg_logprob, no_speech_prob,
+                  confidence)
+        return Transcript(text, confidence, self.name, rejected, audio_s, time.process_time() - cpu0)
+
+    def _decode_window(self, features: np.ndarray, window: int, max_new_tokens: int) -> tuple[str, float, float]:
+        import ctranslate2
+
+        padded = np.zeros((1, features.shape[0], window), dtype=np.float32)
+        padded[0, :, : features.shape[1]] = features
+        encoded = self._model.model.encode(ctranslate2.StorageView.from_array(padded))
+        result = self._model.model.generate(
+            encoded, [self._prompt], beam_size=self.beam_size, patience=1.0, length_penalty=1.0,
+            max_length=min(len(self._prompt) + max_new_tokens, self._model.max_length), return_scores=True,
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=self._suppress)[0]
+        tokens = result.sequences_ids[0]
+        # faster-whisper's average: the score is the summed log-probability over len(tokens) (length
+        # penalty 1), and the end-of-text token counts too.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if result.scores else -math.inf
+        return self._tokenizer.decode(tokens).strip(), avg_logprob, result.no_speech_prob
+
+    def _decode_full(self, audio: np.ndarray, max_new_tokens: int) -> tuple[str, float, float]:
+        segments, _ = self._model.transcribe(
+            audio, language="en", beam_size=self.beam_size, temperature=0.0, without_timestamps=True,
+            vad_filter=False, condition_on_previous_text=False, initial_prompt=self.prompt or None,
+            max_new_tokens=max_new_tokens)
+        segments = list(segments)
+        if not segments:
+            return "", -math.inf, 1.0
+        tokens = [max(1, len(s.tokens)) + 1 for s in segments]
+        avg_logprob = sum(s.avg_logprob * n for s, n in zip(segments, tokens)) / sum(tokens)
+        no_speech_prob = max(s.no_speech_prob for s in segments)
+        return " ".join(s.text.strip() for s in segments).strip(), avg_logprob, no_speech_prob
