@@ -258,7 +258,7 @@ def _bad_sentences(tmp_path: Path, replace: tuple[str, str]) -> Path:
     ('"<turn> on <anything>"', '"<turn> on <gizmo>"', "unknown rule <gizmo>"),
     ('"<turn> on <anything>"', '"<turn> on {device:colour}"', "unknown slot 'colour'"),
     ("  HassStopMoving:", "  HassStopMovingNow:", "unknown intent"),
-    ('"stop <the_cover>"', '"stop <the_cover> 2day"', "not a plain lowercase word"),
+    ('"how open (is|are) <the_cover>"', '"how open (is|are) <the_cover> 2day"', "not a plain lowercase word"),
     ("  kelvin: {range: {from: 2000, to: 6500, step: 100}}", "  kelvin: {range: {from: 2000}}", "range"),
     ("  device: {registry: devices}", "  device: {registry: toasters}", "unknown registry list"),
     ("language: en\n", "language: en\nlanguage: de\n", "duplicate key"),

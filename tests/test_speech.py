@@ -184,7 +184,8 @@ def test_cli_transcribe_and_intent_json(tmp_path):
                          capture_output=True, text=True, timeout=60)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert lines[0] == {"text": "open the blinds", "understood": True,
-                        "intents": [{"name": "HassTurnOn", "slots": {"name": "living_room_blinds"}}]}
+                        "intents": [{"name": "HassTurnOn", "slots": {"name": "living_room_blinds"},
+                                     "source": "own", "confidence": 1.0}]}
     assert lines[1]["understood"] is False and out.returncode == 1
     bad = subprocess.run([sys.executable, "-m", "assistant", "transcribe", str(tmp_path / "nope.wav")],
                          capture_output=True, text=True, timeout=60)

@@ -28,8 +28,8 @@ def _broken_copy(tmp_path, name: str, line: int, text: str):
     ("assistant.yaml", 4, "wake: 5", "the value that starts on this line runs on to line 5"),
     ("devices.yaml", 14, "    say: [desk lamp, desk light", "the '[' opened on this line is not closed"),
     ("sentences/en.yaml", 23, "  percent: {range: {from: 0, to: 100}", "the '{' opened on this line is not closed"),
-    ("sentences/en.yaml", 59, '  turn: "(turn|switch)', "the value that starts on this line runs on to line 60"),
-    ("sentences/en.yaml", 59, "  turn: '(turn|switch)", "the quote opened on this line is not closed"),
+    ("sentences/en.yaml", 65, '  turn: "(turn|switch)', "the value that starts on this line runs on to line 66"),
+    ("sentences/en.yaml", 65, "  turn: '(turn|switch)", "the quote opened on this line is not closed"),
     # noticed where they are: unchanged
     ("assistant.yaml", 6, "  threshold: 0.5: x", "mapping values are not allowed here"),
     ("devices.yaml", 12, "    model: *nope", "found undefined alias 'nope'"),

@@ -28,7 +28,7 @@ _LEADING = sorted((tuple(p.split()) for p in (
     "can you", "could you", "would you", "will you", "can you please", "could you please",
     "would you please", "will you please", "please can you", "please could you", "would you mind",
     "i want you to", "i would like you to", "i need you to", "go ahead and", "just", "quickly", "kindly",
-    "do me a favor and", "be a dear and", "dear")), key=len, reverse=True)
+    "do me a favor and", "be a dear and", "dear", "then", "and then", "also")), key=len, reverse=True)
 _TRAILING = sorted((tuple(p.split()) for p in (
     "please", "pls", "plz", "thanks", "thank you", "thank you very much", "thanks a lot", "for me", "for me please",
     "now", "right now", "now please", "would you", "will you", "could you", "can you", "ok", "dear", "jarvis",
@@ -58,6 +58,8 @@ def polite(words: str) -> str:
     for word in words.split():
         tokens.extend(_CONTRACTIONS.get(word, word).split())
     tokens = [t for t in tokens if t not in ("please", "pls", "plz")]  # "turn the lamp please on"
+    text = " ".join(tokens).replace(" and then ", " and ")  # "put the light on and then dim it"
+    tokens = text.split()
     changed = True
     while changed and tokens:
         changed = False
@@ -93,10 +95,21 @@ def sound(words: str) -> str:
 def similarity(said: str, name: str) -> float:
     """0-1: how close a run of heard words is to a name, by letters or by rough sound ("purer fire" ~
     "purifier"), whichever is closer; never more than the letters allow (MIN_LETTERS)."""
-    letters = SequenceMatcher(None, said.replace(" ", ""), name.replace(" ", "")).ratio()
+    pair = SequenceMatcher(None, said.replace(" ", ""), name.replace(" ", ""))
+    if pair.quick_ratio() < MIN_LETTERS:  # an upper bound, cheap: most runs of words end here
+        return 0.0
+    letters = pair.ratio()
     if letters < MIN_LETTERS:
         return letters
     return max(letters, SequenceMatcher(None, sound(said), sound(name)).ratio())
+
+
+# Rooms and things a home may have that this one's registry may not: a word of these is what was said, never a
+# near miss of another name ("bathroom" sounds like "bedroom" to a rough key; it is another room).
+OTHER_THINGS = frozenset("""bathroom bathrooms hallway hall garage garden basement attic toilet loo dining nursery
+porch study lounge patio laundry closet cellar balcony kids guest tv television fan fans heater heating radio
+oven fridge stove kettle toaster door doors window windows lock alarm speaker music computer fireplace
+dishwasher washing dryer boiler thermostat camera doorbell vacuum sprinkler pool""".split())
 
 
 def near_names(words: str, names: Iterable[str], min_similarity: float,
@@ -113,6 +126,8 @@ def near_names(words: str, names: Iterable[str], min_similarity: float,
                 continue
             if said in names:
                 continue  # a name already: never swapped for another
+            if any(w in OTHER_THINGS and not any(w in n.split() for n in names) for w in tokens[start:end]):
+                continue
             for name in names:
                 # "living room" is not a near miss of "living room lamp": the name only says more
                 if f" {said} " in f" {name} " or abs(len(name) - len(said)) > max(3, len(name) // 2):

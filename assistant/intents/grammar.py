@@ -40,7 +40,7 @@ def grammar_for(language: Language) -> Grammar:
     return build_grammar(language)
 
 
-def build_grammar(language: Language, max_phrases: int = 20000) -> Grammar:
+def build_grammar(language: Language, max_phrases: int = 60000) -> Grammar:
     from hassil import ListReference, RuleReference
 
     intents = language.intents

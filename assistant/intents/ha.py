@@ -156,6 +156,15 @@ def translate(name: str, slots: Mapping[str, Any], registry: Registry, text: str
     values = _values(name, slots, text)
     if isinstance(values, str):
         return values
+    kinds = {"light": DeviceKind.LIGHT, "switch": DeviceKind.OUTLET, "cover": DeviceKind.COVER,
+             "fan": DeviceKind.PURIFIER}
+    for area in areas:
+        device = registry.devices.get(target.get("name", ""))
+        if device is not None and device.area != area:
+            return f"the {device.spoken} is not in the {area}"  # never one of the two by guess
+        if "name" not in target and "group" not in target and target.get("domain") in kinds and \
+                not registry.in_area(area, kinds[target["domain"]]):
+            return f"there is no {target['domain']} in the {area}"
     out_name = "SetFanMode" if name == "HassFanSetSpeed" else name
     if name == "HassTurnOn" and "name" not in target and "group" not in target and target.get("domain") is None:
         target["domain"] = "light"  # HA's "turn on the kitchen" lights it up

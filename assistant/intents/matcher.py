@@ -55,7 +55,18 @@ _NEEDS_AREA = _Refused("which room? No area is set for this microphone (satellit
 
 def match(language: Language, text: str, area: str | None = None) -> tuple[Intent, ...] | NotUnderstood:
     """All intents in `text`, in order, or NotUnderstood saying why. `area`: where the microphone is."""
-    words = polite(normalize(text))
+    if re.search(r"[,;]|\bthen\b", text):
+        # "desk lamp off, bedroom light on", "the desk lamp, then the bedroom light": a comma or "then"
+        # between two whole commands joins them as "and" does; where that fits nothing, it is only a pause.
+        joined = match(language, re.sub(r"\s*[,;]\s*|\s+then\s+", " and ", text).replace(",", " "), area)
+        if not isinstance(joined, NotUnderstood) or joined.out_of_domain or joined.needs_area:
+            return joined
+        text_without = re.sub(r"[,;]", " ", text)
+        return _match_words(language, text, polite(normalize(text_without)), area)
+    return _match_words(language, text, polite(normalize(text)), area)
+
+
+def _match_words(language: Language, text: str, words: str, area: str | None) -> tuple[Intent, ...] | NotUnderstood:
     if not words:
         return NotUnderstood(text, "nothing was said")
     pieces = tuple(words.split(" and "))
@@ -212,7 +223,7 @@ def _forgiven(language: Language, words: str, pieces: tuple[str, ...],
     if negated(words):
         return None
     chosen = None
-    for score, name, sentence in near_names(words, _names(language), MIN_NAME_SIMILARITY - SNAP_MARGIN)[:12]:
+    for score, name, sentence in near_names(words, _names(language), MIN_NAME_SIMILARITY - SNAP_MARGIN)[:6]:
         if chosen is not None and score < chosen[0] - SNAP_MARGIN:
             break
         found = _match_pieces(language, tuple(sentence.split(" and ")), area)
