@@ -59,7 +59,7 @@ def polite(words: str) -> str:
         tokens.extend(_CONTRACTIONS.get(word, word).split())
     tokens = [t for t in tokens if t not in ("please", "pls", "plz")]  # "turn the lamp please on"
     text = " ".join(tokens).replace(" and then ", " and ")  # "put the light on and then dim it"
-    tokens = text.split()
+    tokens = [t[:-2] if t.endswith("'s") else t for t in text.split()]  # "the corner lamp's colour"
     changed = True
     while changed and tokens:
         changed = False
@@ -137,3 +137,25 @@ def near_names(words: str, names: Iterable[str], min_similarity: float,
                     found.append((score, name, " ".join(tokens[:start] + [name] + tokens[end:])))
     found.sort(key=lambda item: -item[0])
     return found
+
+
+# What a request is about, by its words, when no sentence of Home Assistant's says it: only to answer "I can't
+# do the weather here" instead of "no command matches"; never used to act.
+_TOPICS = (
+    ("timers", {"timer", "timers", "countdown"}),
+    ("alarms and reminders", {"alarm", "remind", "reminder", "wake me"}),
+    ("the weather", {"weather", "forecast", "rain", "raining", "snow", "snowing", "umbrella", "windy", "sunny"}),
+    ("music and media", {"music", "song", "songs", "radio", "podcast", "playlist", "album", "volume", "play",
+                         "television", "tv", "netflix"}),
+    ("lists", {"shopping list", "list", "to do", "todo"}),
+    ("the time and date", {"what time", "what day", "what date", "today's date", "what year", "days until"}),
+    ("calls and messages", {"call", "phone", "message", "text", "email"}),
+)
+
+
+def topic_of(words: str) -> str | None:
+    padded = f" {words} "
+    for topic, keys in _TOPICS:
+        if any(f" {key} " in padded for key in keys):
+            return topic
+    return None

@@ -25,8 +25,8 @@ MIN_CONFIDENCE = 0.35
 
 
 _QUESTION_WORDS = frozenset({"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "what", "which",
-                             "who", "when", "where", "why", "how", "will", "would", "should", "shall", "can",
-                             "could", "may", "might", "am", "if", "whether"})
+                             "who", "when", "where", "why", "how", "will", "would", "should", "shall", "am", "if",
+                             "whether"})  # not "can" or "could": "can the lamp be green" asks for a change
 # A guess must still carry the words of its action: "switch up the light" is no "turn on".
 _ACTION_WORDS = {"HassTurnOn": {"on", "open", "raise", "lift", "activate", "start"},
                  "HassTurnOff": {"off", "close", "shut", "lower", "deactivate"}}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..messages import Intent, NotUnderstood
-from .forgiving import near_names, negated, normalize, polite
+from .forgiving import near_names, negated, normalize, polite, topic_of
 from .language import HERE, PREVIOUS, Language
 from .ranges import out_of_range
 
@@ -59,10 +59,10 @@ def match(language: Language, text: str, area: str | None = None) -> tuple[Inten
         # "desk lamp off, bedroom light on", "the desk lamp, then the bedroom light": a comma or "then"
         # between two whole commands joins them as "and" does; where that fits nothing, it is only a pause.
         joined = match(language, re.sub(r"\s*[,;]\s*|\s+then\s+", " and ", text).replace(",", " "), area)
-        if not isinstance(joined, NotUnderstood) or joined.out_of_domain or joined.needs_area:
+        if not isinstance(joined, NotUnderstood):
             return joined
-        text_without = re.sub(r"[,;]", " ", text)
-        return _match_words(language, text, polite(normalize(text_without)), area)
+        whole = _match_words(language, text, polite(normalize(re.sub(r"[,;]", " ", text))), area)
+        return joined if isinstance(whole, NotUnderstood) and (joined.out_of_domain or joined.needs_area) else whole
     return _match_words(language, text, polite(normalize(text)), area)
 
 
@@ -73,16 +73,44 @@ def _match_words(language: Language, text: str, words: str, area: str | None) ->
     if len(pieces) > MAX_PARTS:
         return NotUnderstood(text, f"too many commands in one sentence ({len(pieces)} parts joined by 'and'; "
                                    f"at most {MAX_PARTS})")
-    intents = _match_pieces(language, pieces, area)
+    intents = _match_pieces(language, pieces, area) or _targets_first(language, pieces, area)
     if intents is None:
         refused = _refused(language, words, area)
         if refused is not None:
             return NotUnderstood(text, refused.reason, refused.out_of_domain, refused.needs_area)
         intents = _forgiven(language, words, pieces, area)
     if intents is None:
-        return NotUnderstood(text, out_of_range(language, words, lambda lang, p: _match_pieces(lang, p, area))
-                             or f"no command matches {words!r}")
+        why = out_of_range(language, words, lambda lang, p: _match_pieces(lang, p, area))
+        if why is not None:
+            return NotUnderstood(text, why)
+        topic = topic_of(words)
+        if topic is not None:
+            return NotUnderstood(text, f"I can't do {topic} here", topic)
+        unknown = _unknown_target(language, words, area)
+        if unknown is not None:
+            return NotUnderstood(text, unknown)
+        return NotUnderstood(text, f"no command matches {words!r}")
     return _resolve_it(language, text, intents, area)
+
+
+_COMMAND_VERBS = frozenset({"turn", "switch", "open", "close", "shut", "set", "dim", "brighten", "start", "activate",
+                            "put", "lock", "unlock", "raise", "lower"})
+
+
+def _unknown_target(language: Language, words: str, area: str | None) -> str | None:
+    """ "turn on the television": a command of Home Assistant's for a name this home does not have."""
+    if language.ha is None or negated(words) or words.split()[0] not in _COMMAND_VERBS:
+        return None
+    ha = language.ha
+    found = _recognize(ha.commands, words, ha.slot_lists, {"area": area or _HERE}, allow_unmatched=True)
+    if found is None:
+        return None
+    if found.intent.name not in ("HassTurnOn", "HassTurnOff", "HassLightSet", "HassSetPosition"):
+        return None
+    unknown = next((e.text.strip() for e in found.unmatched_entities_list if e.name == "name"), None)
+    if not unknown or len(unknown.split()) > 4:
+        return None
+    return f"there is no {unknown} here" if unknown.startswith("the ") else f"there is no {unknown!r} here"
 
 
 def _resolve_it(language: Language, text: str, intents: tuple[Intent, ...],
@@ -145,6 +173,22 @@ def _continued(language: Language, previous: Intent, words: str) -> tuple[Intent
         return None
     slots = {k: v for k, v in previous.slots.items() if k not in _TARGET_SLOTS}
     return (Intent(previous.name, {**target, **slots}, words, previous.source, previous.confidence),)
+
+
+def _targets_first(language: Language, pieces: tuple[str, ...], area: str | None) -> tuple[Intent, ...] | None:
+    """ "the kitchen light and the desk lamp off": targets first, the action said once at the end."""
+    if len(pieces) < 2:
+        return None
+    targets = [_target_of(language, piece) for piece in pieces[:-1]]
+    last = _strict(language, pieces[-1], area)
+    if None in targets or not isinstance(last, tuple) or len(last) != 1:
+        return None
+    action = last[0]
+    if not any(k in action.slots for k in _TARGET_SLOTS) or "scene" in action.slots:
+        return None
+    slots = {k: v for k, v in action.slots.items() if k not in _TARGET_SLOTS}
+    return tuple(Intent(action.name, {**t, **slots}, p, action.source, action.confidence)
+                 for t, p in zip(targets, pieces)) + last
 
 
 def _target_of(language: Language, words: str) -> dict | None:
