@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-HEAVY = ["openwakeword", "onnxruntime", "vosk", "pocketsphinx", "paho", "amqtt", "sounddevice", "hassil"]
+HEAVY = ["openwakeword", "onnxruntime", "vosk", "pocketsphinx", "paho", "amqtt", "sounddevice", "hassil",
+         "faster_whisper", "ctranslate2"]
 
 CODE = f"""
 import sys
