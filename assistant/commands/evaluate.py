@@ -12,6 +12,7 @@ from pathlib import Path
 from . import settings_from
 from .devices import add_broker_args, broker_settings
 from ..errors import ConfigError
+from ..config import SPEECH_ENGINES
 
 
 def register(sub, common) -> None:
@@ -28,7 +29,7 @@ def register(sub, common) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N clips (a quick look)")
     p.add_argument("--jobs", type=int, metavar="N",
                    help="worker processes (default: one per CPU; dry run only; the figures do not depend on it)")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
+    p.add_argument("--engine", choices=SPEECH_ENGINES, help="speech engine (default from config)")
     add_broker_args(p, "publish through this MQTT broker to simulated devices started on it (default: no "
                        "broker, a dry run that only computes the messages)")
     p.set_defaults(func=run)

@@ -10,6 +10,7 @@ import time
 from . import settings_from, wav_sources
 from .devices import add_broker_args, broker_settings
 from ..messages import Interaction
+from ..config import SPEECH_ENGINES
 
 
 def register(sub, common) -> None:
@@ -23,7 +24,7 @@ def register(sub, common) -> None:
     add_broker_args(p, broker_group=target)
     p.add_argument("--realtime", action="store_true", help="replay at 1x speed instead of as fast as possible")
     p.add_argument("--wake-word", action="append", metavar="NAME|PATH", help="wake word(s) (default from config)")
-    p.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), help="speech engine (default from config)")
+    p.add_argument("--engine", choices=SPEECH_ENGINES, help="speech engine (default from config)")
     p.set_defaults(func=run)
 
 
