@@ -22,7 +22,7 @@ def test_accents_are_folded_before_matching(language):
     [intent] = match(language, "Tûrn ön the kitchen light")
     assert (intent.name, dict(intent.slots)) == ("HassTurnOn", {"name": "kitchen_light"})
     result = match(language, "tûrn ön the tôaster")
-    assert isinstance(result, NotUnderstood) and "'turn on the toaster'" in result.reason
+    assert isinstance(result, NotUnderstood) and "'toaster'" in result.reason
 
 
 @pytest.mark.parametrize("text, why", [
