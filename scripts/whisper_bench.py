@@ -81,7 +81,7 @@ def main() -> int:
             for prompt in args.prompts.split(","):
                 rec = WhisperRecognizer(model_dir, home if prompt == "home" else "", beam_size=beam,
                                         window_frames=None if window == "full" else int(window))
-                errors = total = exact = 0
+                errors = total = exact = rejected = 0
                 cpu, confidences, wrong = [], [], []
                 for row, pcm in clips:
                     t = rec.transcribe(pcm)
@@ -90,12 +90,14 @@ def main() -> int:
                     errors, total, exact = errors + e, total + len(ref), exact + (e == 0)
                     cpu.append(t.cpu_s)
                     confidences.append(t.confidence)
+                    rejected += t.rejected
                     if e:
                         wrong.append(f"    {row['file']}: {t.text!r} ({t.confidence:.2f})")
                 print(f"window {window:>4} beam {beam} prompt {prompt:4}: WER {100 * errors / total:4.1f} % "
                       f"({errors}/{total} words), exact {exact}/{len(clips)}, CPU-s per command median "
                       f"{statistics.median(cpu):.3f} (p90 {statistics.quantiles(cpu, n=10)[-1]:.3f}), "
-                      f"confidence min {min(confidences):.2f} median {statistics.median(confidences):.2f}; "
+                      f"confidence min {min(confidences):.2f} median {statistics.median(confidences):.2f}, "
+                      f"{rejected} under min_confidence {rec.min_confidence:g}; "
                       f"RSS {rss_mb():.0f} MB", flush=True)
                 print("\n".join(wrong[: args.show]))
     if args.speech:

@@ -6,12 +6,13 @@ The model is loaded once per process and shared by every recognizer on the same 
 Whisper was trained on 30 s windows and faster-whisper pads every clip to that, so the encoder's cost is
 that of 30 s of audio whatever the command's length. CTranslate2's encoder also takes fewer feature frames
 (as whisper.cpp's audio_ctx does), and a command is decoded here from a 15 s window: the audio's own
-features, then zeros, as faster-whisper pads: on the 72 command fixtures that is 0.27 instead of 0.54 CPU-s
-per command at the same or better word error rate (3.7 against 4.9 %, scripts/whisper_bench.py). In a
-short window the decoder can run past the end of the speech and say the command again ("turn on the kitchen
-light, turn on the kitchen light, ..."): at 5 s on most fixture commands, at 10 s on a few, at 15 s on 2
-of 72 without the prompt and none with it. A transcript that repeats itself is decoded again in the 30 s
-window, and so is audio too long for the short one.
+features, then zeros, as faster-whisper pads. On the 72 command fixtures (scripts/whisper_bench.py, beam 1,
+the home's names as prompt) that halves the CPU, median 0.22-0.28 against 0.54-0.57 CPU-s per command on a
+busy two-core machine, at a lower word error rate (3.7 against 4.9 %). In a short window the decoder can
+run past the end of the speech and say the command again ("turn on the kitchen light, turn on the kitchen
+light, ..."): at 5 s on most fixture commands, at 10 s on a few, at 15 s on 2 of 72 (beam 5, no prompt).
+A transcript that repeats itself is therefore decoded again in the 30 s window, and so is audio too long
+for the short one.
 """
 
 from __future__ import annotations
