@@ -53,10 +53,10 @@ class ListenerSettings:
     incomplete_hangover_ms: int = 0  # the hangover when the early decode found no command yet (0: the usual)
 
 
-# auto: as grammar (for now). grammar: Vosk when its model is present, else PocketSphinx, both limited to the
-# sentences. neural: Whisper tiny.en, open vocabulary. fused: grammar and neural together (not yet available).
+# auto: fused when the Whisper model is present, else grammar. grammar: Vosk when its model is present, else
+# PocketSphinx, both limited to the sentences. neural: Whisper tiny.en, open vocabulary. fused: grammar and
+# neural together, one decision (assistant/fusion.py).
 SPEECH_ENGINES = ("auto", "fused", "grammar", "neural", "vosk", "pocketsphinx")
-FUSED_NOT_YET = "speech engine 'fused' is not yet available; use auto, grammar or neural"
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,6 @@ def load_settings(config_dir: Path | str | None = None, models_dir: Path | str |
             raise doc.error("expected auto or off", section, "denoise")
         if section == "speech" and changes.get("engine", "auto") not in SPEECH_ENGINES:
             raise doc.error(f"expected {', '.join(SPEECH_ENGINES[:-1])} or {SPEECH_ENGINES[-1]}", section, "engine")
-        if section == "speech" and changes.get("engine") == "fused":
-            raise doc.error(FUSED_NOT_YET, section, "engine")
         if section == "mqtt" and "port" in changes and not 0 < changes["port"] < 65536:
             raise doc.error("expected a port number, 1-65535", section, "port")
         if section == "wake":

@@ -81,6 +81,8 @@ class Transcript:
     rejected: bool = False
     audio_s: float = 0.0
     cpu_s: float = 0.0
+    parts: tuple["Transcript", ...] = ()  # the fused engine: each engine's own transcript, grammar first
+    why: str = ""  # the fused engine: why this transcript was taken or rejected
 
 
 @dataclass(frozen=True)

@@ -135,10 +135,14 @@ class Pipeline:
                 return Interaction(wake, utterance, None, not_understood=NotUnderstood("", str(exc)))
             timings["transcribe_ms"] = _ms(time.perf_counter() - t0)
         t1 = time.perf_counter()
+        extra = {"why": transcript.why, "engines": [
+            {"engine": p.engine, "text": p.text, "confidence": round(p.confidence, 3), "rejected": p.rejected}
+            for p in transcript.parts]} if transcript.parts else {}
         self._emit("transcript", text=transcript.text, confidence=round(transcript.confidence, 3),
-                   engine=transcript.engine, rejected=transcript.rejected)
+                   engine=transcript.engine, rejected=transcript.rejected, **extra)
         if transcript.rejected or not transcript.text:
-            result: tuple[Intent, ...] | NotUnderstood = NotUnderstood(transcript.text, "speech not recognised as a command")
+            result: tuple[Intent, ...] | NotUnderstood = NotUnderstood(
+                transcript.text, transcript.why or "speech not recognised as a command")
         else:
             result = self.understand(transcript.text)
         t2 = time.perf_counter()

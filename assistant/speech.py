@@ -2,8 +2,9 @@
 
 Engines: "grammar" takes Vosk when its model folder is present, else PocketSphinx (whose model ships in
 its wheel), both limited to the grammar of the sentence templates; "neural" is Whisper tiny.en, open
-vocabulary, prompted with the home's names; "vosk" and "pocketsphinx" name one engine; "auto" is "grammar"
-for now; "fused" (grammar and neural together) is not yet available. The choice is logged with its reason.
+vocabulary, prompted with the home's names; "fused" runs both on every command and decides
+(assistant/fusion.py); "vosk" and "pocketsphinx" name one engine; "auto" is "fused" where the Whisper model
+has been fetched, else "grammar". The choice is logged with its reason.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from .config import FUSED_NOT_YET, SPEECH_ENGINES, Settings, resolve_path
+from .config import SPEECH_ENGINES, Settings, resolve_path
 from .errors import ConfigError, UnknownWordsError
 from .messages import Transcript
 
@@ -59,10 +60,12 @@ def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, s
     engine = engine or settings.speech.engine
     if engine not in ENGINES:
         raise ConfigError(f"unknown speech engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    if engine == "fused":
-        raise ConfigError(FUSED_NOT_YET)
     if engine == "neural":
         return "whisper", "requested neural"
+    if engine == "fused":
+        return "fused", "requested"
+    if engine == "auto" and _whisper_present(settings):
+        return "fused", f"Whisper model found in {settings.models_dir / WHISPER_MODEL}"
     if engine not in ("auto", "grammar"):
         return engine, "requested"
     model = vosk_model_dir(settings)
@@ -73,12 +76,24 @@ def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, s
     return "pocketsphinx", f"no Vosk model at {model} (run '{models_command('fetch vosk-en-us-small', settings.models_dir)}')"
 
 
+def _whisper_present(settings: Settings) -> bool:
+    return (settings.models_dir / WHISPER_MODEL / "model.bin").is_file()
+
+
 def build_recognizer(settings: Settings, language, engine: str | None = None) -> Recognizer:
     """A recognizer for `language` (from intents.load_language) using the configured or given engine."""
     from .intents.grammar import grammar_for
 
     name, why = choose_engine(settings, engine)
     log.info("speech engine: %s (%s)", name, why)
+    if name == "fused":
+        from .fusion import FusedRecognizer
+        from .intents.matcher import match
+
+        area = settings.satellite.area
+        return FusedRecognizer(build_recognizer(settings, language, "grammar"),
+                               build_recognizer(settings, language, "neural"),
+                               lambda text: match(language, text, area))
     if name == "whisper":
         from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
         from .models import require

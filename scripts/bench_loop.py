@@ -51,6 +51,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--snr", type=float, help="pink noise at this SNR over every clip (dB)")
+    ap.add_argument("--engine", default=None, help="speech engine (default: speech.engine, auto)")
+    ap.add_argument("--early-decode-ms", type=int, default=None, help="listener.early_decode_ms for this run")
     args = ap.parse_args()
     from bench_mqtt import start_mosquitto
 
@@ -61,6 +63,11 @@ def main() -> int:
     broker, port = start_mosquitto(nodelay=False)
     try:
         settings = load_settings()
+        if args.engine:
+            settings = dataclasses.replace(settings, speech=dataclasses.replace(settings.speech, engine=args.engine))
+        if args.early_decode_ms is not None:
+            settings = dataclasses.replace(settings, listener=dataclasses.replace(
+                settings.listener, early_decode_ms=args.early_decode_ms))
         mqtt = MqttSettings(host="127.0.0.1", port=port)
         assistant = build(settings, mqtt)
         labels = [json.loads(line) for line in (TURNS / "labels.jsonl").read_text().splitlines()]

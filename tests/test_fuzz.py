@@ -262,7 +262,6 @@ def test_sentence_loader_gives_config_error_with_file_and_line(workdir, text):
 
 @pytest.mark.parametrize("text, problem", [("speech:\n  engine: whisper\n",
                                             "expected auto, fused, grammar, neural, vosk or pocketsphinx"),
-                                           ("speech:\n  engine: fused\n", "'fused' is not yet available"),
                                            ("mqtt:\n  port: 99999\n", "expected a port number")])
 def test_settings_that_would_only_fail_later_fail_at_load_with_their_line(workdir, text, problem):
     folder = _config_dir(workdir, "settings", text)

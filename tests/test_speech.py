@@ -111,8 +111,16 @@ def test_generated_jsgf_loads_in_pocketsphinx(language):
 
 def test_auto_engine_falls_back_to_pocketsphinx(settings, tmp_path):
     missing = replace(settings, speech=replace(settings.speech, vosk_model_dir=str(tmp_path / "none")))
-    engine, why = choose_engine(missing)
+    engine, why = choose_engine(missing, "grammar")
     assert engine == "pocketsphinx" and "no Vosk model" in why
+
+
+def test_auto_engine_is_fused_where_the_whisper_model_is_fetched_else_grammar(settings, tmp_path):
+    assert choose_engine(replace(settings, models_dir=tmp_path))[0] == "pocketsphinx"
+    (tmp_path / "whisper-tiny-en").mkdir()
+    (tmp_path / "whisper-tiny-en" / "model.bin").write_bytes(b"x")
+    assert choose_engine(replace(settings, models_dir=tmp_path)) == (
+        "fused", f"Whisper model found in {tmp_path / 'whisper-tiny-en'}")
 
 
 def test_default_vosk_folder_follows_the_models_folder(settings, tmp_path):

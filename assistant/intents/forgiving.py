@@ -28,7 +28,8 @@ _LEADING = sorted((tuple(p.split()) for p in (
     "can you", "could you", "would you", "will you", "can you please", "could you please",
     "would you please", "will you please", "please can you", "please could you", "would you mind",
     "i want you to", "i would like you to", "i need you to", "go ahead and", "just", "quickly", "kindly",
-    "do me a favor and", "be a dear and", "dear", "then", "and then", "also")), key=len, reverse=True)
+    "do me a favor and", "be a dear and", "dear", "then", "and then", "also", "i would like", "i want",
+    "i need", "i would love", "let us", "lets", "i would like you to", "i want you to")), key=len, reverse=True)
 _TRAILING = sorted((tuple(p.split()) for p in (
     "please", "pls", "plz", "thanks", "thank you", "thank you very much", "thanks a lot", "for me", "for me please",
     "now", "right now", "now please", "would you", "will you", "could you", "can you", "ok", "dear", "jarvis",

@@ -1,0 +1,163 @@
+"""Choose the fused engine's rule on a development set; report any rule on any set.
+
+Each clip of an evaluation-format set (labels.jsonl + WAVs) goes through the real loop (wake word, VAD,
+listener, early decode) once, dry run, with both engines transcribing every utterance; the transcript pairs
+are kept in a cache. Then each rule is replayed on the pairs: decide -> matcher -> planned MQTT messages,
+compared with the labels as `assistant evaluate` does (a set of topic + parsed payload).
+
+    .venv/bin/python scripts/tune_fusion.py dev/audio/tune --grid          # choose
+    .venv/bin/python scripts/tune_fusion.py dev/audio/report               # report the chosen rule
+    .venv/bin/python scripts/tune_fusion.py eval --snr 10                  # with pink noise mixed in
+
+A wrong action is a clip that published something other than its label's messages (a command) or
+anything at all (chat, wake word only, noise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
+    if cache.exists():
+        return json.loads(cache.read_text())
+    from assistant.app import build
+    from assistant.audio import frames, read_wav
+    from assistant.config import load_settings
+    from assistant.evaluate.noise import mix
+    from assistant.messages import Transcript
+    from assistant.speech import build_recognizer
+
+    settings = load_settings()
+    settings = replace(settings, speech=replace(settings.speech, engine="grammar"))
+    assistant = build(settings, None)
+    grammar = assistant.recognizer
+    neural = build_recognizer(settings, assistant.language, "neural")
+
+    class Both:
+        name = "both"
+
+        def suppresses(self, pcm):
+            return grammar.suppresses(pcm)
+
+        def transcribe(self, pcm):
+            g, n = grammar.transcribe(pcm), neural.transcribe(pcm)
+            return Transcript(g.text, g.confidence, "both", g.rejected, g.audio_s, g.cpu_s + n.cpu_s, parts=(g, n))
+
+    assistant.recognizer = Both()
+    rows = []
+    labels = [json.loads(line) for line in (dataset / "labels.jsonl").read_text().splitlines() if line.strip()]
+    for i, label in enumerate(labels):
+        samples = read_wav(dataset / label["file"])
+        if snr is not None:
+            samples = mix(samples, snr, i + 1)
+        turns = list(assistant.pipeline(lambda event: None).run(frames(samples)))
+        pairs = [[{"text": p.text, "confidence": p.confidence, "rejected": p.rejected, "engine": p.engine,
+                   "cpu_s": p.cpu_s, "audio_s": p.audio_s} for p in t.transcript.parts]
+                 for t in turns if t.transcript is not None and t.transcript.parts]
+        rows.append({"file": label["file"], "kind": label["kind"], "messages": label.get("messages", []),
+                     "pairs": pairs})
+        print(f"\r{i + 1}/{len(labels)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    cache.write_text(json.dumps(rows))
+    return rows
+
+
+def _score(rows: list[dict], choose, language, dispatcher, area) -> dict:
+    from assistant.intents import match
+    from assistant.messages import NotUnderstood
+
+    right = wrong = rejected = commands = acted_other = others = 0
+    for row in rows:
+        published = []
+        for grammar, neural in row["pairs"]:
+            text = choose(grammar, neural)
+            if text is None:
+                continue
+            result = match(language, text, area)
+            if isinstance(result, NotUnderstood):
+                continue
+            try:
+                published += [(m.topic, json.loads(m.payload)) for m in dispatcher.dispatch(result).messages]
+            except Exception:  # a device the plan refuses publishes nothing
+                continue
+        got = sorted(json.dumps(m, sort_keys=True) for m in published)
+        want = sorted(json.dumps((m["topic"], m["payload"]), sort_keys=True) for m in row["messages"])
+        if row["kind"] == "command" and row["messages"]:
+            commands += 1
+            if got == want:
+                right += 1
+            elif got:
+                wrong += 1
+            else:
+                rejected += 1
+        else:
+            others += 1
+            acted_other += bool(got)
+    clips = commands + others
+    return {"commands": commands, "right": right, "wrong_commands": wrong, "rejected": rejected,
+            "others": others, "others_acted": acted_other,
+            "right_pct": round(100 * right / max(1, commands), 1),
+            "wrong_pct_all_clips": round(100 * (wrong + acted_other) / max(1, clips), 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--snr", type=float, default=None, help="mix pink noise in at this SNR (dB)")
+    parser.add_argument("--grid", action="store_true", help="try a grid of rules (tuning sets only)")
+    parser.add_argument("--area", default=None)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from assistant.config import load_settings
+    from assistant.dispatcher import Dispatcher
+    from assistant.fusion import FusionRule, decide
+    from assistant.intents import load_language, match
+    from assistant.messages import Transcript
+
+    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}"
+    rows = _pairs(args.dataset, args.snr, Path("/tmp") / f"fusion-pairs{tag}.json")
+    settings = load_settings()
+    language = load_language(settings)
+    dispatcher = Dispatcher(language.registry, settings.mqtt, None)
+    t = lambda d: Transcript(d["text"], d["confidence"], d["engine"], d["rejected"])  # noqa: E731
+
+    def by_rule(rule):
+        def choose(g, n):
+            chosen, _ = decide(t(g), t(n), lambda text: match(language, text, args.area), rule)
+            return None if chosen.rejected or not chosen.text else chosen.text
+        return choose
+
+    engines = {
+        "grammar alone": lambda g, n: None if g["rejected"] or not g["text"] else g["text"],
+        "neural alone": lambda g, n: n["text"] or None,
+        "fused (chosen rule)": by_rule(FusionRule()),
+    }
+    for name, choose in engines.items():
+        print(f"{name:24} {_score(rows, choose, language, dispatcher, args.area)}")
+    cpu = [sum(p["cpu_s"] for p in pair) for row in rows for pair in row["pairs"]]
+    if cpu:
+        print(f"CPU-s per decoded utterance (both engines): median {np.median(cpu):.3f}, p95 "
+              f"{np.percentile(cpu, 95):.3f}")
+    if args.grid:
+        for neural_alone, close, gmin, match_min in itertools.product(
+                (0.0, 0.3, 0.5, 0.7, 1.01), (0.6, 0.75, 0.9, 1.01), (0.0, 0.3), (0.35, 0.6, 0.85, 1.0)):
+            rule = FusionRule(neural_alone, close, gmin, match_min)
+            s = _score(rows, by_rule(rule), language, dispatcher, args.area)
+            print(f"neural_alone={neural_alone:<5} close_words={close:<5} grammar_min={gmin:<4} "
+                  f"match_min={match_min:<5} right "
+                  f"{s['right_pct']:5.1f}%  wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

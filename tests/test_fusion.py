@@ -1,0 +1,123 @@
+"""The fused engine: decisions on scripted transcript pairs (the real matcher and language), then the real
+engines on ordinary speech, which must never become an action."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.config import load_settings
+from assistant.fusion import FusionRule, decide, overlap
+from assistant.intents import load_language, match
+from assistant.messages import NotUnderstood, Transcript
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEECH = ROOT / "tests" / "fixtures" / "speech"
+
+
+@pytest.fixture(scope="module")
+def understand():
+    language = load_language(load_settings())
+    return lambda text: match(language, text)
+
+
+def _g(text: str, confidence: float = 0.9) -> Transcript:
+    return Transcript(text, confidence, "pocketsphinx", rejected=not text)
+
+
+def _n(text: str, confidence: float = 0.8) -> Transcript:
+    return Transcript(text, confidence, "whisper")
+
+
+def _acts(chosen: Transcript, understand) -> list:
+    if chosen.rejected or not chosen.text:
+        return []
+    result = understand(chosen.text)
+    return [] if isinstance(result, NotUnderstood) else [(i.name, dict(i.slots)) for i in result]
+
+
+def test_both_engines_agree_so_it_acts_on_the_grammars_words(understand):
+    chosen, how = decide(_g("set the blinds to forty percent"), _n("Set the blinds to 40%."), understand)
+    assert how == "agree" and chosen.text == "set the blinds to forty percent" and chosen.engine == "fused"
+    assert [p.engine for p in chosen.parts] == ["pocketsphinx", "whisper"]
+
+
+def test_agreement_acts_even_when_whisper_alone_was_unsure(understand):
+    unsure = Transcript("Activate movie night,", 0.42, "whisper", rejected=True)
+    chosen, how = decide(_g("activate movie night"), unsure, understand)
+    assert how == "agree" and not chosen.rejected
+
+
+def test_a_grammar_command_over_chat_is_not_acted_on(understand):
+    """The grammar can only answer with a command; what Whisper wrote down says it was chat."""
+    chosen, how = decide(_g("turn on the kitchen light"), _n("My sister is coming to visit next weekend."),
+                         understand)
+    assert how == "reject" and chosen.rejected and _acts(chosen, understand) == []
+
+
+def test_an_out_of_domain_request_is_answered_as_such_whatever_the_grammar_made_of_it(understand):
+    chosen, how = decide(_g("set the desk lamp to five percent"), _n("Set a timer for five minutes."), understand)
+    assert how == "neural-refused" and "timers" in understand(chosen.text).reason
+
+
+def test_a_confident_neural_command_outside_the_grammar_is_acted_on(understand):
+    chosen, how = decide(_g("is the kitchen light on"), _n("Turn off the lights in the kitchen.", 0.9), understand)
+    assert how == "neural"
+    assert _acts(chosen, understand) == [("HassTurnOff", {"area": "kitchen", "domain": "light"})]
+
+
+def test_an_unsure_neural_command_that_the_grammar_contradicts_is_not_acted_on(understand):
+    chosen, how = decide(_g("close the blinds"), _n("Open the blinds.", 0.3), understand)
+    assert how == "reject" and chosen.rejected
+
+
+def test_a_neural_guess_needs_the_grammar_behind_it(understand):
+    """A fuzzy match (confidence under match_min) does not act alone ..."""
+    guess = "The desk lamp needs to be off."
+    assert understand(guess)[0].confidence < FusionRule().match_min
+    chosen, how = decide(_g("turn on the desk lamp"), _n(guess, 0.9), understand)
+    assert how == "reject"
+    # ... but it does where the grammar heard the same command
+    chosen, how = decide(_g("turn off the desk lamp"), _n(guess, 0.9), understand)
+    assert how == "agree" and _acts(chosen, understand) == [("HassTurnOff", {"name": "desk_lamp"})]
+
+
+def test_a_neural_text_close_to_the_grammars_command_backs_it(understand):
+    """Whisper's 'demo' for 'dim the': one slip, the rest (numbers spelled out) the grammar's command."""
+    assert overlap("Demo living room lamp by 20%.", "dim the living room lamp by twenty percent") >= 0.75
+    chosen, how = decide(_g("dim the living room lamp by twenty percent"), _n("Demo living room lamp by 20%."),
+                         understand)
+    assert how == "close" and chosen.text == "dim the living room lamp by twenty percent"
+
+
+def test_nothing_heard_by_either_is_rejected(understand):
+    chosen, how = decide(_g(""), _n(""), understand)
+    assert how == "reject" and chosen.rejected
+
+
+@pytest.fixture(scope="module")
+def fused():
+    from assistant.speech import build_recognizer
+
+    settings = load_settings()
+    if not (settings.models_dir / "whisper-tiny-en" / "model.bin").is_file():
+        pytest.skip("whisper-tiny-en is not fetched: run 'assistant models fetch whisper-tiny-en'")
+    language = load_language(settings)
+    return build_recognizer(settings, language, "fused"), (lambda text: match(language, text))
+
+
+def test_ordinary_speech_through_both_real_engines_is_never_an_action(fused):
+    from assistant.audio import read_wav
+
+    recognizer, understand = fused
+    rows = [json.loads(line) for line in (SPEECH / "labels.jsonl").read_text().splitlines() if line.strip()]
+    acted = []
+    for row in rows:
+        pcm = read_wav(SPEECH / row["file"]).tobytes()
+        heard = recognizer.transcribe(pcm)
+        assert heard.engine == "fused" and len(heard.parts) == 2
+        if _acts(heard, understand):
+            acted.append((row["text"], heard.parts[0].text, heard.parts[1].text))
+    assert len(rows) >= 30 and acted == []
