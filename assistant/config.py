@@ -40,12 +40,12 @@ class ListenerSettings:
     preroll_ms: int = 240  # audio kept from before the end of the wake word
     vad_threshold: float = 0.5
     silence_hangover_ms: int = 320  # this much non-speech after speech ends the command (HA: 700)
-    early_decode_ms: int = 240  # after this much of the hangover, start decoding (0 = wait for the end)
+    early_decode_ms: int = 160  # after this much of the hangover, start decoding (0 = wait for the end)
     # In a loud steady background the recogniser suppresses the noise before decoding, which makes decoding
     # take longer (about 230 instead of 80 ms for a command): there it starts this early instead (0 = the
     # same as elsewhere). Both points count whole 80 ms frames (200 acts as 240), and this one matters only
     # if it comes before early_decode_ms (or that is 0) and before the end of the hangover.
-    early_decode_noisy_ms: int = 160
+    early_decode_noisy_ms: int = 80
     no_speech_timeout_ms: int = 4000  # nobody spoke after the wake word
     max_command_ms: int = 8000
     lookback_ms: int = 240  # before the wake onset frame: kept only when speech runs on through it (one breath)

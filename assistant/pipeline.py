@@ -120,8 +120,12 @@ class Pipeline:
         early, self._early = self._early, None
         self._decoded_for = None
         t0 = time.perf_counter()
-        if early is not None and utterance.ended_by is EndReason.SILENCE and early[0] == utterance.speech_end_ms:
-            # Decoded while the hangover ran; live, that overlapped the silence we were waiting out.
+        if early is not None and utterance.ended_by is EndReason.SILENCE and early[0] == utterance.speech_end_ms \
+                and not (early[2].rejected and early[2].text):
+            # Decoded while the hangover ran; live, that overlapped the silence we were waiting out. A decode
+            # that heard no command is done again on the whole recording: the early one may have been cut
+            # short of what a recognizer needs (Whisper wrote "200700 kelvin" 160 ms into the silence, and
+            # "2,700 kelvin" at the end). An empty one stands: the listener already waited for more.
             _, early_into_ms, transcript, decode_ms = early
             timings["transcribe_ms"] = decode_ms
             timings["decode_started_into_hangover_ms"] = float(early_into_ms)

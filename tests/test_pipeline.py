@@ -189,6 +189,25 @@ def test_no_sentence_in_the_early_decode_waits_for_the_rest_of_the_command():
     assert turns[0].timings_ms["hangover_ms"] == ListenerSettings().silence_hangover_ms
 
 
+class RejectingFirst(FixedRecognizer):
+    """Hears the command, but rejects its first decode (as the fused engine rejects a misheard early one)."""
+
+    def transcribe(self, pcm):
+        first = not self.heard
+        heard = super().transcribe(pcm)
+        return Transcript(heard.text, 0.2, "fixed", rejected=True) if first else heard
+
+
+def test_an_early_decode_that_heard_words_but_no_command_is_done_again_on_the_whole_recording():
+    events, dispatcher = [], RecordingDispatcher()
+    recognizer = RejectingFirst("turn on the kitchen light", "turn on the kitchen light")
+    pipe = make(FiringScorer(1000), ScriptedVad((1600, 2800)), recognizer, dispatcher, events)
+    turns = pipe.run(frames(silence(6)))
+    assert len(turns) == 1 and len(dispatcher.calls) == 1 and not turns[0].transcript.rejected
+    assert len(recognizer.heard) == 2 and recognizer.heard[1] > recognizer.heard[0]  # the whole recording
+    assert "decode_started_into_hangover_ms" not in turns[0].timings_ms
+
+
 def test_an_empty_noisy_early_decode_is_not_decoded_again_at_the_usual_point():
     """Loud background: the early decode at early_decode_noisy_ms fits no sentence, so the listener waits
     longer; its offer at early_decode_ms in the same pause is not decoded again."""

@@ -121,8 +121,11 @@ def test_spoken_command_publishes_exactly_the_expected_messages(assistant, fresh
     assert turn.utterance.start_ms >= clip["turns"][0]["wake_end_s"] * 1000 - 200
     assert turn.transcript.text == text
     assert published(registry, turn) == EXPECTED[text]
-    # a quiet background is decoded as it is, so decoding waits for the later offer and its trailing silence
-    assert turn.timings_ms["decode_started_into_hangover_ms"] == assistant.settings.listener.early_decode_ms
+    # a quiet background is decoded as it is, so decoding waits for the later offer and its trailing silence;
+    # an early decode that heard no command is done again on the whole recording (then there is no start)
+    early = turn.timings_ms.get("decode_started_into_hangover_ms")
+    assert early == assistant.settings.listener.early_decode_ms or (
+        early is None and turn.timings_ms["transcribe_ms"] > 0 and "both engines" in turn.transcript.why)
     for outcome in turn.outcomes:
         assert outcome.outcome in (Outcome.DONE, Outcome.ANSWERED), outcome
     for name, payload in EXPECTED[text]:
