@@ -47,3 +47,17 @@ def test_a_number_out_of_its_slots_range_says_the_range(language, text, why):
 def test_a_sentence_wrong_apart_from_its_number_still_says_no_command_matches(language, text):
     result = match(language, text)
     assert isinstance(result, NotUnderstood) and result.reason.startswith("no command matches")
+
+
+@pytest.mark.parametrize("text", ["Then turn on the kitchen light", "then, then, , ;;", "THEN then", ", then ,",
+                                  "set the kitchen light to 2,700,000 kelvin", "and then and then and"])
+def test_commas_and_then_never_loop_or_raise(language, text):
+    """A 'then' or comma the pause rule leaves in place once made match() call itself without end."""
+    result = match(language, text)
+    assert isinstance(result, (tuple, NotUnderstood))
+
+
+def test_a_comma_or_then_joins_two_whole_commands(language):
+    for text in ("desk lamp off, bedroom light on", "switch off the desk lamp, then the bedroom light"):
+        result = match(language, text)
+        assert [i.slots.get("name") for i in result] == ["desk_lamp", "bedroom_light"], text

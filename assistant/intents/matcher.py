@@ -56,15 +56,19 @@ _NEEDS_AREA = _Refused("which room? No area is set for this microphone (satellit
 
 def match(language: Language, text: str, area: str | None = None) -> tuple[Intent, ...] | NotUnderstood:
     """All intents in `text`, in order, or NotUnderstood saying why. `area`: where the microphone is."""
-    if re.search(r"[,;](?!\d{3}\b)|\bthen\b", text):  # not the comma of "2,700"
-        # "desk lamp off, bedroom light on", "the desk lamp, then the bedroom light": a comma or "then"
-        # between two whole commands joins them as "and" does; where that fits nothing, it is only a pause.
-        joined = match(language, re.sub(r"\s*[,;](?!\d{3}\b)\s*|\s+then\s+", " and ", text), area)
-        if not isinstance(joined, NotUnderstood):
-            return joined
-        whole = _match_words(language, text, polite(normalize(re.sub(r"[,;](?!\d{3}\b)", " ", text))), area)
-        return joined if isinstance(whole, NotUnderstood) and (joined.out_of_domain or joined.needs_area) else whole
-    return _match_words(language, text, polite(normalize(text)), area)
+    joined_text = _PAUSE.sub(" and ", text)
+    if joined_text == text:
+        return _match_words(language, text, polite(normalize(text)), area)
+    # "desk lamp off, bedroom light on", "the desk lamp, then the bedroom light": a comma or "then" between
+    # two whole commands joins them as "and" does; where that fits nothing, it is only a pause.
+    joined = _match_words(language, text, polite(normalize(joined_text)), area)
+    if not isinstance(joined, NotUnderstood):
+        return joined
+    whole = _match_words(language, text, polite(normalize(text)), area)
+    return joined if isinstance(whole, NotUnderstood) and (joined.out_of_domain or joined.needs_area) else whole
+
+
+_PAUSE = re.compile(r"\s*[,;](?!\d{3}\b)\s*|\s+then\s+", re.IGNORECASE)  # not the comma of "2,700"
 
 
 def _match_words(language: Language, text: str, words: str, area: str | None) -> tuple[Intent, ...] | NotUnderstood:
