@@ -61,3 +61,11 @@ def test_a_comma_or_then_joins_two_whole_commands(language):
     for text in ("desk lamp off, bedroom light on", "switch off the desk lamp, then the bedroom light"):
         result = match(language, text)
         assert [i.slots.get("name") for i in result] == ["desk_lamp", "bedroom_light"], text
+
+
+@pytest.mark.parametrize("text", ["is every light in the kitchen on", "are the kitchen lights on",
+                                  "is the desk lamp switched on?", "did I leave the coffee machine on?"])
+def test_a_question_is_never_guessed_into_a_command(language, text):
+    """Leaving out a stray first word, or the fuzzy matcher, once turned these questions into HassTurnOn."""
+    result = match(language, text)
+    assert isinstance(result, NotUnderstood) or all(i.name == "HassGetState" for i in result), result

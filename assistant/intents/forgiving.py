@@ -35,6 +35,11 @@ _TRAILING = sorted((tuple(p.split()) for p in (
     "now", "right now", "now please", "would you", "will you", "could you", "can you", "ok", "dear", "jarvis",
     "if you can", "if you could", "if you would", "if you do not mind", "would you please", "thank you jarvis",
     "at once", "straight away", "quickly")), key=len, reverse=True)
+# A sentence starting with one of these asks; it is never guessed into a command ("is the desk lamp switched
+# on", "are the kitchen lights on"). Not "can" or "could": "can the lamp be green" asks for a change.
+QUESTION_WORDS = frozenset({"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "what", "which",
+                            "who", "when", "where", "why", "how", "will", "would", "should", "shall", "am", "if",
+                            "whether"})
 MIN_LETTERS = 0.55  # below this share of letters in common, a sound-alike is a coincidence
 NEGATIONS = frozenset({"not", "never", "no", "nothing", "dont", "stop"})
 

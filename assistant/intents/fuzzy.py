@@ -13,6 +13,7 @@ import logging
 from functools import lru_cache
 
 from ..messages import Intent
+from .forgiving import QUESTION_WORDS
 from .language import Language
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,6 @@ SCORE_CEILING = -2.0
 MIN_CONFIDENCE = 0.35
 
 
-_QUESTION_WORDS = frozenset({"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "what", "which",
-                             "who", "when", "where", "why", "how", "will", "would", "should", "shall", "am", "if",
-                             "whether"})  # not "can" or "could": "can the lamp be green" asks for a change
 # A guess must still carry the words of its action: "switch up the light" is no "turn on".
 _ACTION_WORDS = {"HassTurnOn": {"on", "open", "raise", "lift", "activate", "start"},
                  "HassTurnOff": {"off", "close", "shut", "lower", "deactivate"}}
@@ -34,7 +32,7 @@ _ACTION_WORDS = {"HassTurnOn": {"on", "open", "raise", "lift", "activate", "star
 
 def fuzzy_match(language: Language, words: str, area: str | None) -> tuple[Intent, ...] | None:
     tokens = set(words.split())
-    if words.split()[0] in _QUESTION_WORDS:
+    if words.split()[0] in QUESTION_WORDS:
         return None  # "is the desk lamp switched on": a question is never guessed into a command
     if tokens & {"minus", "plus", "up", "down"}:
         return None  # signs and directions are what n-grams blur: "minus 5" is not 5, "up" not "on"

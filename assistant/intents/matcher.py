@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..messages import Intent, NotUnderstood
-from .forgiving import near_names, negated, normalize, polite, topic_of
+from .forgiving import QUESTION_WORDS, near_names, negated, normalize, polite, topic_of
 from .language import HERE, PREVIOUS, Language
 from .ranges import out_of_range
 
@@ -272,6 +272,8 @@ def _forgiven(language: Language, words: str, pieces: tuple[str, ...],
     if negated(words):
         return None
     tokens = words.split()
+    if tokens[0] in QUESTION_WORDS:
+        return None  # a question is never guessed into a command
     for drop in (1, 2):
         # A word or two before the command that belongs to no sentence: a recognizer's echo of the wake word
         # or of its prompt ("office, set the purifier to max", "this switch everything off")
