@@ -150,7 +150,7 @@ def main() -> int:
               f"{np.percentile(cpu, 95):.3f}")
     if args.grid:
         for neural_alone, close, gmin, match_min in itertools.product(
-                (0.0, 0.3, 0.5, 0.7, 1.01), (0.6, 0.75, 0.9, 1.01), (0.0, 0.3), (0.35, 0.6, 0.85, 1.0)):
+                (0.3, 0.5, 0.7), (0.8, 0.85, 0.9, 0.95, 1.01), (0.0, 0.3, 0.6), (0.6, 0.85, 1.0)):
             rule = FusionRule(neural_alone, close, gmin, match_min)
             s = _score(rows, by_rule(rule), language, dispatcher, args.area)
             print(f"neural_alone={neural_alone:<5} close_words={close:<5} grammar_min={gmin:<4} "

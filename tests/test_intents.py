@@ -14,6 +14,7 @@ import pytest
 from assistant.config import DEFAULT_CONFIG_DIR, load_settings
 from assistant.errors import ConfigError
 from assistant.intents import load_language, match
+from assistant.intents.language import in_grammar
 from assistant.intents.grammar import STANDALONE_INTENTS, build_grammar
 from assistant.intents.matcher import MAX_PARTS
 from assistant.intents.numbers import number_words
@@ -121,7 +122,7 @@ def test_every_template_round_trips(language, grammar):
                     for slot, value in data.slots.items():
                         assert last.slots.get(slot) == value, f"{text!r}: slot {slot}"
                     after_and = " and " in text and intent.name in STANDALONE_INTENTS
-                    if not re.search(r"\d", text):
+                    if not re.search(r"\d", text) and in_grammar(data):
                         # questions and cancel stand alone: the recognizer never hears them after "and"
                         assert grammar.fsm.accepts(text.split()) != after_and, f"grammar and {text!r}"
                     checked += 1

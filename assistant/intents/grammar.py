@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .fsm import Dfa, Nfa, determinize, minimize
-from .language import PREVIOUS, Language
+from .language import PREVIOUS, Language, in_grammar
 
 _WORD_RE = re.compile(r"^[a-z][a-z']*$")
 _RULE_RE = re.compile(r"[^A-Za-z0-9_]")
@@ -79,7 +79,7 @@ def build_grammar(language: Language, max_phrases: int = 60000) -> Grammar:
         return None
 
     sentences = [(intent.name, jsgf(s.expression)) for intent in intents.intents.values()
-                 for data in intent.data for s in data.sentences]
+                 for data in intent.data if in_grammar(data) for s in data.sentences]
     done_lists: set[str] = set()
     done_rules: set[str] = set()
     while used_lists - done_lists or used_rules - done_rules:  # rules may reference more rules and lists
@@ -151,7 +151,7 @@ def build_fsm(language: Language) -> Dfa:
         for intent in intents.intents.values():
             if intent.name in skip:
                 continue
-            for data in intent.data:
+            for data in filter(in_grammar, intent.data):
                 for sentence in data.sentences:
                     end = build(sentence.expression, src)
                     if end is not None:
@@ -258,7 +258,7 @@ def _phrases(language: Language, limit: int) -> list[str]:
     out: dict[str, None] = {}
     try:
         for intent in intents.intents.values():
-            for data in intent.data:
+            for data in filter(in_grammar, intent.data):
                 for sentence in data.sentences:
                     for text in expand(sentence.expression):
                         for piece in text.split(cut):

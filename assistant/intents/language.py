@@ -27,6 +27,12 @@ INTENTS = ("HassTurnOn", "HassTurnOff", "HassLightSet", "HassSetPosition", "Hass
 SLOTS = ("name", "group", "area", "domain", "scene", "brightness", "brightness_step", "color_temp_kelvin",
          "color_temp_step_kelvin", "color", "position", "fan_mode", "attribute", "expected")
 REGISTRY_LISTS = ("devices", "lights", "covers", "outlets", "purifiers", "groups", "areas", "scenes")
+def in_grammar(data) -> bool:
+    """Whether a block of sentences (hassil IntentData) is in the recognizers' grammar: not when its
+    metadata says grammar: false (understood in text only)."""
+    return (data.metadata or {}).get("grammar", True) is not False
+
+
 PREVIOUS = "@previous"  # slot value of "it": the matcher replaces it with the previous device
 HERE = "@here"  # slot value of "in here": the matcher replaces it with the microphone's area
 
@@ -92,8 +98,13 @@ def language_from_file(path: Path | str, registry: Registry, with_ha: bool = Tru
             raise doc.error("expected 'data:' with a list of {sentences, slots} blocks", "intents", intent)
         for i, item in enumerate(block["data"]):
             where = ("intents", intent, "data", i)
-            if not isinstance(item, dict) or set(item) - {"sentences", "slots"}:
-                raise doc.error("expected a mapping with 'sentences' and optional 'slots'", *where)
+            if not isinstance(item, dict) or set(item) - {"sentences", "slots", "metadata"}:
+                raise doc.error("expected a mapping with 'sentences' and optional 'slots', 'metadata'", *where)
+            metadata = item.get("metadata", {})
+            if not isinstance(metadata, dict) or set(metadata) - {"grammar"} or \
+                    not isinstance(metadata.get("grammar", True), bool):
+                raise doc.error("expected {grammar: false} (understood in text, left out of the recognizer "
+                                "grammar) or nothing", *where, "metadata")
             sentences = item.get("sentences")
             if not isinstance(sentences, list) or not sentences:
                 raise doc.error("expected a list of sentence templates", *where, "sentences")
