@@ -127,3 +127,22 @@ def test_ordinary_speech_through_both_real_engines_is_never_an_action(fused):
         if _acts(heard, understand):
             acted.append((row["text"], heard.parts[0].text, heard.parts[1].text))
     assert len(rows) >= 30 and acted == []
+
+
+def test_transcribe_and_run_json_name_each_engines_transcript(fused):
+    import subprocess
+    import sys
+
+    wav = ROOT / "tests" / "fixtures" / "commands" / "activate_movie_night__espeak-en-us-160.wav"
+    out = subprocess.run([sys.executable, "-m", "assistant", "transcribe", "--engine", "fused", "--json", str(wav)],
+                         capture_output=True, text=True, timeout=180, cwd=ROOT)
+    record = json.loads(out.stdout)
+    assert out.returncode == 0 and record["engine"] == "fused" and record["why"]
+    assert [e["engine"] for e in record["engines"]] == ["pocketsphinx", "whisper"]
+    demo = ROOT / "assistant" / "samples" / "demo.wav"
+    out = subprocess.run([sys.executable, "-m", "assistant", "run", "--dry-run", "--json", "--engine", "fused",
+                          str(demo)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    heard = [json.loads(line) for line in out.stdout.splitlines() if '"transcript"' in line]
+    heard = [e for e in heard if e.get("event") == "transcript"]
+    assert len(heard) == 6 and all([e["engine"] for e in h["engines"]] == ["pocketsphinx", "whisper"]
+                                   for h in heard), out.stderr[-500:]

@@ -53,9 +53,17 @@ def run(args: argparse.Namespace) -> int:
         if t.rejected:
             record["rejected"] = True
             record["heard"] = t.text
+        if t.parts:  # the fused engine: what each engine heard, and why one was taken
+            record["why"] = t.why
+            record["engines"] = [{"engine": p.engine, "text": p.text, "confidence": round(p.confidence, 3)}
+                                 for p in t.parts]
         if args.json:
             print(json.dumps(record), flush=True)
         else:
             shown = f"(not understood; closest: {t.text!r})" if t.rejected else t.text
             print(f"{path}: {shown}  [{t.engine}, confidence {t.confidence:.2f}, rtf {rtf}]", flush=True)
+            for part in t.parts:
+                print(f"    {part.engine}: {part.text!r} (confidence {part.confidence:.2f})", flush=True)
+            if t.why:
+                print(f"    {t.why}", flush=True)
     return 1 if failed else 0
