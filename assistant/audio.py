@@ -266,3 +266,21 @@ def write_wav(path: Path | str, samples: np.ndarray, rate: int = SAMPLE_RATE) ->
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(np.asarray(samples, dtype=np.int16).tobytes())
+
+
+class WholeUtterance:
+    """The streaming form of a recognizer that decodes whole utterances: accept() keeps the audio as it
+    arrives, finish() decodes everything kept since the last finish() with the class's transcribe()."""
+
+    _stream: list[bytes] | None = None
+
+    def accept(self, pcm: bytes) -> None:
+        """Feed audio as it arrives; nothing is decided until finish()."""
+        if self._stream is None:
+            self._stream = []
+        self._stream.append(pcm)
+
+    def finish(self):
+        pcm, self._stream = b"".join(self._stream or []), None
+        return self.transcribe(pcm)  # type: ignore[attr-defined]
+

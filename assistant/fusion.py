@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Callable
 
+from .audio import WholeUtterance
 from .messages import Intent, NotUnderstood, Transcript
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _chosen(base: Transcript, grammar: Transcript, neural: Transcript, why: str)
                       grammar.cpu_s + neural.cpu_s, parts=(grammar, neural), why=why)
 
 
-class FusedRecognizer:
+class FusedRecognizer(WholeUtterance):
     """A Recognizer that runs the grammar and the neural recognizer on each utterance and decides."""
 
     name = "fused"
@@ -111,20 +112,10 @@ class FusedRecognizer:
         from concurrent.futures import ThreadPoolExecutor
 
         self.grammar, self.neural, self.understand, self.rule = grammar, neural, understand, rule
-        self._stream: list[bytes] | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural-decode")
 
     def suppresses(self, pcm: bytes) -> bool:
         return self.grammar.suppresses(pcm)
-
-    def accept(self, pcm: bytes) -> None:
-        if self._stream is None:
-            self._stream = []
-        self._stream.append(pcm)
-
-    def finish(self) -> Transcript:
-        pcm, self._stream = b"".join(self._stream or []), None
-        return self.transcribe(pcm)
 
     def transcribe(self, pcm: bytes) -> Transcript:
         started = time.perf_counter()

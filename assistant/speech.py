@@ -96,10 +96,11 @@ def build_recognizer(settings: Settings, language, engine: str | None = None) ->
                                lambda text: match(language, text, area))
     if name == "whisper":
         from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
-        from .models import require
+        from .models import models_command, require
 
         return WhisperRecognizer(require(WHISPER_MODEL, settings.models_dir), vocabulary_prompt(language.registry),
-                                 min_confidence=settings.speech.min_confidence)
+                                 min_confidence=settings.speech.min_confidence,
+                                 verify=models_command("verify", settings.models_dir))
     grammar = grammar_for(language)
     if name == "vosk":
         from .adapters.vosk import VoskRecognizer

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..levels import active_rms, background, pink
 from ..errors import ModelError, SpeechError, UnknownWordsError
+from ..audio import WholeUtterance
 from ..messages import SAMPLE_RATE, Transcript
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ def fsg_transitions(fsm, residue_phones: int = 0) -> tuple[int, int, list[tuple]
     return chain[0], final, transitions
 
 
-class PocketSphinxRecognizer:
+class PocketSphinxRecognizer(WholeUtterance):
     name = "pocketsphinx"
 
     def __init__(self, grammar, rejection: Rejection | None = None, *, check_rejection: bool = True,
@@ -156,7 +157,6 @@ class PocketSphinxRecognizer:
         model = _model_dir()
         words = pronunciations(grammar.vocabulary)
         started = time.perf_counter()
-        self._stream: list[bytes] | None = None
 
         def decoder(**extra) -> "Decoder":
             # bestpath must stay off: the lattice pass ignores the grammar's final state and returned
@@ -192,18 +192,6 @@ class PocketSphinxRecognizer:
                 self._phones.activate_search("phones")
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"PocketSphinx could not load its model or the grammar: {exc}") from None
-
-    # ------------------------------------------------------------------ streaming form
-
-    def accept(self, pcm: bytes) -> None:
-        """Feed audio as it arrives; nothing is decided until finish()."""
-        if self._stream is None:
-            self._stream = []
-        self._stream.append(pcm)
-
-    def finish(self) -> Transcript:
-        pcm, self._stream = b"".join(self._stream or []), None
-        return self.transcribe(pcm)
 
     # ------------------------------------------------------------------ one utterance
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError, SpeechError
+from ..audio import WholeUtterance
 from ..messages import SAMPLE_RATE, Transcript
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ def repeats(text: str) -> bool:
                for period in range(1, len(words)))
 
 
-def load_model(model_dir: Path, cpu_threads: int = 2, compute_type: str = "int8"):
+def load_model(model_dir: Path, cpu_threads: int = 2, compute_type: str = "int8",
+               verify: str = "assistant models verify"):
     """faster_whisper.WhisperModel for a local folder, loaded once per process (never downloads)."""
     key = (str(Path(model_dir).resolve()), cpu_threads, compute_type)
     with _models_lock:
@@ -108,31 +110,31 @@ def load_model(model_dir: Path, cpu_threads: int = 2, compute_type: str = "int8"
             model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
                                  num_workers=1, local_files_only=True)
         except Exception as exc:  # CTranslate2 and tokenizers raise their own types for damaged files
-            from ..models import models_command
-
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ModelError(f"cannot load the Whisper model in {model_dir} ({reason[-160:]}); "
-                             f"run '{models_command('verify', Path(model_dir).parent)}'") from None
+                             f"run '{verify}'") from None
         log.info("Whisper model %s loaded in %.2f s", model_dir, time.perf_counter() - started)
         _models[key] = model
         return model
 
 
-class WhisperRecognizer:
+class WhisperRecognizer(WholeUtterance):
     """Open-vocabulary: the text is what Whisper wrote (case, punctuation and digits kept: "Set the
     kitchen light to 50%."); the matcher normalises it. Never suppresses a background first."""
 
     name = "whisper"
 
     def __init__(self, model_dir: Path, prompt: str = "", *, min_confidence: float = 0.5, beam_size: int = 1,
-                 cpu_threads: int = 2, window_frames: int | None = WINDOW_FRAMES):
-        """window_frames: the encoder window for a short command (None: always faster-whisper's 30 s)."""
+                 cpu_threads: int = 2, window_frames: int | None = WINDOW_FRAMES,
+                 verify: str = "assistant models verify"):
+        """window_frames: the encoder window for a short command (None: always faster-whisper's 30 s);
+        verify: the command that checks the model files, named when they cannot be loaded."""
         self.model_dir = Path(model_dir)
         self.prompt = prompt.strip()
         self.min_confidence = min_confidence
         self.beam_size = beam_size
         self.window_frames = window_frames
-        self._model = load_model(self.model_dir, cpu_threads)
+        self._model = load_model(self.model_dir, cpu_threads, verify=verify)
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 
@@ -142,19 +144,6 @@ class WhisperRecognizer:
         prompt_tokens = self._tokenizer.encode(" " + self.prompt) if self.prompt else []
         self._prompt = ([self._tokenizer.sot_prev, *prompt_tokens[-MAX_PROMPT_TOKENS:]] if prompt_tokens else []) + \
             [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
-        self._stream: list[bytes] | None = None
-
-    # ------------------------------------------------------------------ streaming form
-
-    def accept(self, pcm: bytes) -> None:
-        """Feed audio as it arrives; nothing is decided until finish()."""
-        if self._stream is None:
-            self._stream = []
-        self._stream.append(pcm)
-
-    def finish(self) -> Transcript:
-        pcm, self._stream = b"".join(self._stream or []), None
-        return self.transcribe(pcm)
 
     def suppresses(self, pcm: bytes) -> bool:
         return False

@@ -14,19 +14,19 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from ..devices.catalog import DeviceKind
-from ..devices.registry import Registry
 from ..messages import Intent
+
+if TYPE_CHECKING:
+    from ..devices.registry import Registry
 
 log = logging.getLogger(__name__)
 
 COMMANDS = ("HassTurnOn", "HassTurnOff", "HassLightSet", "HassSetPosition", "HassFanSetSpeed", "HassGetState",
             "HassNevermind")
 # HA's domain for each kind of device here (a purifier is a fan to Home Assistant, an outlet a switch)
-HA_DOMAIN = {DeviceKind.LIGHT: "light", DeviceKind.OUTLET: "switch", DeviceKind.COVER: "cover",
-             DeviceKind.PURIFIER: "fan"}
+HA_DOMAIN = {"light": "light", "outlet": "switch", "cover": "cover", "purifier": "fan"}  # by device kind
 DOMAINS = frozenset(HA_DOMAIN.values()) | {"scene"}
 # What each out-of-domain intent is about, as said back to the person ("I can't do timers here").
 OUT_OF_DOMAIN = {
@@ -96,11 +96,11 @@ def slot_lists(registry: Registry) -> dict[str, Any]:
     """HA's name/area/floor lists, with each name's HA domain in its context, as HA builds them."""
     from hassil import TextSlotList
 
-    names = [(say, device.name, {"domain": HA_DOMAIN[device.kind]})
+    names = [(say, device.name, {"domain": HA_DOMAIN[device.kind.value]})
              for device in registry.devices.values() for say in device.say]
     for group in registry.groups.values():
         kinds = {registry.devices[m].kind for m in group.members}
-        domain = HA_DOMAIN[kinds.pop()] if len(kinds) == 1 else "group"
+        domain = HA_DOMAIN[kinds.pop().value] if len(kinds) == 1 else "group"
         names += [(say, group.name, {"domain": domain}) for say in group.say]
     names += [(say, scene.name, {"domain": "scene"}) for scene in registry.scenes.values() for say in scene.say]
     return {
@@ -156,14 +156,13 @@ def translate(name: str, slots: Mapping[str, Any], registry: Registry, text: str
     values = _values(name, slots, text)
     if isinstance(values, str):
         return values
-    kinds = {"light": DeviceKind.LIGHT, "switch": DeviceKind.OUTLET, "cover": DeviceKind.COVER,
-             "fan": DeviceKind.PURIFIER}
+    kinds = {domain: kind for kind, domain in HA_DOMAIN.items()}  # HA domain -> device kind
     for area in areas:
         device = registry.devices.get(target.get("name", ""))
         if device is not None and device.area != area:
             return f"the {device.spoken} is not in the {area}"  # never one of the two by guess
         if "name" not in target and "group" not in target and target.get("domain") in kinds and \
-                not registry.in_area(area, kinds[target["domain"]]):
+                not any(d.kind.value == kinds[target["domain"]] for d in registry.in_area(area)):
             return f"there is no {target['domain']} in the {area}"
     out_name = "SetFanMode" if name == "HassFanSetSpeed" else name
     if name == "HassTurnOn" and "name" not in target and "group" not in target and target.get("domain") is None:
