@@ -352,3 +352,17 @@ def test_the_lights_mean_the_microphones_area_and_without_one_the_person_is_aske
     here = match(language, text, area="bedroom")
     assert not isinstance(here, NotUnderstood), here
     assert [(i.slots.get("area"), i.slots.get("domain")) for i in here] == [("bedroom", "light")]
+
+
+def test_a_satellite_area_or_floor_naming_no_area_is_one_line_with_file_and_fix(tmp_path):
+    config = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    settings = (config / "assistant.yaml").read_text().replace("  area: null ", "  area: garage ", 1)
+    (config / "assistant.yaml").write_text(settings)
+    with pytest.raises(ConfigError, match=r"satellite.area 'garage' is no area of .*expected one of bedroom"):
+        load_language(load_settings(config))
+    shutil.copy(DEFAULT_CONFIG_DIR / "assistant.yaml", config / "assistant.yaml")
+    devices = (config / "devices.yaml").read_text().replace("upstairs: [bedroom, office]", "upstairs: [loft]")
+    (config / "devices.yaml").write_text(devices)
+    with pytest.raises(ConfigError, match=r"devices.yaml:\d+: floors.upstairs.0: unknown area 'loft'"):
+        load_language(load_settings(config))

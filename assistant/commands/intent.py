@@ -8,6 +8,7 @@ import sys
 
 from . import settings_from
 from ..intents import load_language, match
+from ..errors import ConfigError
 from ..messages import NotUnderstood
 
 
@@ -27,9 +28,8 @@ def run(args: argparse.Namespace) -> int:
     language = load_language(settings)
     area = args.area or settings.satellite.area
     if area is not None and area not in language.registry.areas:
-        print(f"assistant: unknown area {area!r}; the areas of {language.registry.source} are: "
-              f"{', '.join(language.registry.areas)}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"unknown area {area!r} for --area; the areas of {language.registry.source} are: "
+                          f"{', '.join(language.registry.areas)}")
     texts = [line.rstrip("\n") for line in sys.stdin] if args.text == ["-"] else list(args.text)
     missed = 0
     for text in texts:
