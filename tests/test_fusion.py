@@ -75,7 +75,7 @@ def test_an_unsure_neural_command_that_the_grammar_contradicts_is_not_acted_on(u
 
 def test_a_neural_guess_needs_the_grammar_behind_it(understand):
     """A fuzzy match (confidence under match_min) does not act alone ..."""
-    guess = "Can we have the floor lamp at fifty percent?"
+    guess = "Could the floor lamp go to fifty percent?"
     assert understand(guess)[0].confidence < FusionRule().match_min
     chosen, how = decide(_g("turn on the desk lamp"), _n(guess, 0.9), understand)
     assert how == "reject"

@@ -115,7 +115,7 @@ def similarity(said: str, name: str) -> float:
 OTHER_THINGS = frozenset("""bathroom bathrooms hallway hall garage garden basement attic toilet loo dining nursery
 porch study lounge patio laundry closet cellar balcony kids guest tv television fan fans heater heating radio
 oven fridge stove kettle toaster door doors window windows lock alarm speaker music computer fireplace
-dishwasher washing dryer boiler thermostat camera doorbell vacuum sprinkler pool""".split())
+dishwasher washing dryer boiler thermostat camera doorbell vacuum sprinkler pool upstairs downstairs floor""".split())
 
 
 def near_names(words: str, names: Iterable[str], min_similarity: float,
@@ -124,6 +124,7 @@ def near_names(words: str, names: Iterable[str], min_similarity: float,
     replaced by the name; closest first."""
     tokens = words.split()
     names = tuple(names)
+    single = {n for n in names if " " not in n}
     found: list[tuple[float, str]] = []
     for start in range(len(tokens)):
         for end in range(start + 1, min(len(tokens), start + max_words) + 1):
@@ -137,6 +138,10 @@ def near_names(words: str, names: Iterable[str], min_similarity: float,
             for name in names:
                 # "living room" is not a near miss of "living room lamp": the name only says more
                 if f" {said} " in f" {name} " or abs(len(name) - len(said)) > max(3, len(name) // 2):
+                    continue
+                # a word that is a name of its own stays itself: "upstairs lights" is no near miss of
+                # "downstairs lights" where "upstairs" is a floor
+                if any(w in single and w not in name.split() for w in tokens[start:end]):
                     continue
                 score = similarity(said, name)
                 if score >= min_similarity:

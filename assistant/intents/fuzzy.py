@@ -30,10 +30,15 @@ _ACTION_WORDS = {"HassTurnOn": {"on", "open", "raise", "lift", "activate", "star
                  "HassTurnOff": {"off", "close", "shut", "lower", "deactivate"}}
 
 
+# Words of a story, a wish or a choice, not of a command: "the kitchen used to be yellow", "on or off".
+_NOT_A_COMMAND = frozenset({"was", "were", "used", "been", "yesterday", "earlier", "ago", "or", "if", "maybe",
+                            "wish", "think", "thought", "said", "says"})
+
+
 def fuzzy_match(language: Language, words: str, area: str | None) -> tuple[Intent, ...] | None:
     tokens = set(words.split())
-    if words.split()[0] in QUESTION_WORDS:
-        return None  # "is the desk lamp switched on": a question is never guessed into a command
+    if set(words.split()[:3]) & QUESTION_WORDS or tokens & _NOT_A_COMMAND:
+        return None  # "excuse me, is the desk lamp on": a question is never guessed into a command
     if tokens & {"minus", "plus", "up", "down"}:
         return None  # signs and directions are what n-grams blur: "minus 5" is not 5, "up" not "on"
     matcher = _matcher(language)
@@ -62,6 +67,8 @@ def fuzzy_match(language: Language, words: str, area: str | None) -> tuple[Inten
         slots["domain"] = result.name_domain
     if "area" in slots and slots["area"] is None:
         return None
+    if not _targets_said(language, words, slots) or not 1000 <= slots.get("color_temp_kelvin", 1000) <= 10000:
+        return None
     done = translate(result.intent_name, slots, language.registry, words, confidence)
     return done if isinstance(done, tuple) else None
 
@@ -75,6 +82,21 @@ def _numbers_said(words: str, slots: dict) -> bool:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and int(value) not in said:
             return False
     return True
+
+
+def _targets_said(language: Language, words: str, slots: dict) -> bool:
+    """The names the guess acts on were said as they are ("upstairs" is not "downstairs"): near misses of a name
+    are the matcher's to snap, where two names that fit make it ask."""
+    registry, padded = language.registry, f" {words} "
+    said = lambda forms: any(f" {form} " in padded for form in forms)  # noqa: E731
+    name, area = slots.get("name"), slots.get("area")
+    if name in registry.devices and not said(registry.devices[name].say):
+        return False
+    if name in registry.groups and not said(registry.groups[name].say):
+        return False
+    if name in registry.scenes and not said(registry.scenes[name].say):
+        return False
+    return area is None or said((str(area).replace("_", " "),))
 
 
 def _confidence(score: float | None) -> float:

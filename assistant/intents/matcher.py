@@ -85,6 +85,8 @@ def _match_words(language: Language, text: str, words: str, area: str | None) ->
         refused = _refused(language, words, area)
         if refused is not None:
             return NotUnderstood(text, refused.reason, refused.out_of_domain, refused.needs_area)
+        intents = _read(language, words, pieces, area)
+    if intents is None:
         intents = _guessed(language, words, pieces, area)
     if intents is None:
         why = out_of_range(language, words, lambda lang, p: _match_pieces(lang, p, area))
@@ -116,7 +118,7 @@ def _unknown_target(language: Language, words: str, area: str | None) -> str | N
         return None
     unknown = next((e.text.strip() for e in found.unmatched_entities_list if e.name == "name"), None)
     unknown = re.sub(r"^(?:the|my|our|a|an)\s+", "", unknown or "")
-    if not unknown or len(unknown.split()) > 4:
+    if not unknown or len(unknown.split()) > 4 or unknown in _names(language):
         return None
     return f"there is no {unknown!r} here"
 
@@ -315,11 +317,23 @@ def _guessed(language: Language, words: str, pieces: tuple[str, ...],
     return None
 
 
+def _read(language: Language, words: str, pieces: tuple[str, ...],
+          area: str | None) -> tuple[Intent, ...] | None:
+    """The sentence read by its parts (frames.read): each "and"-joined run a template or a read command."""
+    from .frames import read
+
+    def one(lang: Language, run: str, where: str | None):
+        found = _strict(lang, run, where)
+        return found if found is not None else read(lang.registry, run, where)
+
+    return _match_pieces(language, pieces, area, one)
+
+
 @lru_cache(maxsize=8)
 def _names(language: Language) -> tuple[str, ...]:
     registry = language.registry
     said = {s for d in registry.devices.values() for s in d.say} | {s for g in registry.groups.values() for s in g.say}
-    said |= {s for sc in registry.scenes.values() for s in sc.say} | set(registry.areas)
+    said |= {s for sc in registry.scenes.values() for s in sc.say} | set(registry.areas) | set(registry.floors)
     return tuple(sorted(said))
 
 

@@ -1,0 +1,102 @@
+"""Commands read by their parts (intents/frames.py): every word accounted for, or nothing is read."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import load_settings
+from assistant.devices.registry import load_registry
+from assistant.intents import load_language, match
+from assistant.intents.frames import CONFIDENCE, read
+from assistant.messages import NotUnderstood
+
+pytest.importorskip("hassil")
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry("config")
+
+
+@pytest.fixture(scope="module")
+def language():
+    return load_language(load_settings())
+
+
+def _read(registry, text, area=None):
+    found = read(registry, text, area)
+    return None if found is None else [(i.name, dict(i.slots)) for i in found]
+
+
+@pytest.mark.parametrize("text, want", [
+    ("kill the lights in the office", [("HassTurnOff", {"area": "office", "domain": "light"})]),
+    ("more light in the kitchen", [("HassLightSet", {"area": "kitchen", "domain": "light", "brightness_step": 25})]),
+    ("desk lamp a notch brighter", [("HassLightSet", {"name": "desk_lamp", "brightness_step": 10})]),
+    ("bump the purifier up to eight", [("SetFanMode", {"name": "air_purifier", "fan_mode": "8"})]),
+    ("purifier on automatic", [("SetFanMode", {"name": "air_purifier", "fan_mode": "auto"})]),
+    ("opening the blinds", [("HassTurnOn", {"name": "living_room_blinds"})]),
+    ("blinds down to thirty percent", [("HassSetPosition", {"name": "living_room_blinds", "position": 30})]),
+    ("halt the blinds", [("HassStopMoving", {"name": "living_room_blinds"})]),
+    ("bedroom light to neutral white", [("HassLightSet", {"name": "bedroom_light", "color_temp_kelvin": 3500})]),
+    ("the floor lamp in blue", [("HassLightSet", {"name": "living_room_lamp", "color": "blue"})]),
+    ("bedside lamp warmer", [("HassLightSet", {"name": "bedroom_light", "color_temp_step_kelvin": -500})]),
+    ("every light in the house to twenty percent", [("HassLightSet", {"domain": "light", "brightness": 20})]),
+    ("power down everything in the kitchen", [("HassTurnOff", {"area": "kitchen"})]),
+    ("coffee machine on as well as the desk lamp",
+     [("HassTurnOn", {"name": "coffee_maker"}), ("HassTurnOn", {"name": "desk_lamp"})]),
+    ("we need movie time", [("HassTurnOn", {"scene": "movie_night"})]),
+    ("did i leave the coffee machine on", [("HassGetState", {"name": "coffee_maker", "attribute": "state",
+                                                             "expected": "ON"})]),
+    ("what brightness is the desk lamp at", [("HassGetState", {"name": "desk_lamp", "attribute": "brightness"})]),
+])
+def test_a_command_in_words_no_template_has(registry, text, want):
+    assert _read(registry, text) == want
+
+
+def test_the_lights_are_the_lights_of_the_microphones_room(registry):
+    assert _read(registry, "lights off", area="bedroom") == [("HassTurnOff", {"area": "bedroom", "domain": "light"})]
+    assert _read(registry, "lights off") is None  # which room? the templates ask
+
+
+@pytest.mark.parametrize("text", [
+    "the kitchen light was so bright yesterday",  # a story
+    "i turned the desk lamp off earlier",  # the past
+    "if the blinds are open the room gets hot",  # a condition
+    "do not turn on the kitchen light",  # a negation
+    "turn on the bathroom light",  # a room this home does not have
+    "turn the desk lamp off brighter",  # two actions that do not go together
+    "set the desk lamp to forty",  # forty what?
+    "switch up the kitchen light",  # one vowel from "switch off"
+    "turn on the kitchen light and",  # cut off
+    "my sister likes blue lights",
+    "lights off",  # no room known
+    "the purifier is so loud",
+])
+def test_anything_not_accounted_for_reads_nothing(registry, text):
+    assert _read(registry, text) is None
+
+
+def test_the_matcher_reads_by_parts_after_the_templates(language):
+    [intent] = match(language, "would you mind dimming the desk lamp a smidge")
+    assert (intent.name, dict(intent.slots), intent.source, intent.confidence) == (
+        "HassLightSet", {"name": "desk_lamp", "brightness_step": -10}, "own", CONFIDENCE)
+    [intent] = match(language, "turn on the kitchen light")
+    assert intent.confidence == 1.0  # a template's match is word for word, not read by parts
+
+
+def test_a_floor_is_never_a_near_miss_of_a_group(language):
+    """ "upstairs lights" was snapped to the group "downstairs lights": the wrong floor's lights changed."""
+    found = match(language, "upstairs lights to 50 percent")
+    assert isinstance(found, tuple)
+    assert sorted(i.slots["area"] for i in found) == ["bedroom", "office"]
+
+
+@pytest.mark.parametrize("text", ["excuse me, is the coffee machine on or off?", "the kitchen used to be yellow",
+                                  "brightness 40 percent in the office"])
+def test_the_fuzzy_guess_never_turns_a_question_or_a_story_into_a_change(language, text):
+    """Home Assistant's n-gram matcher turned each of these into a change (off; yellow; 40 kelvin)."""
+    found = match(language, text)
+    if isinstance(found, NotUnderstood):
+        return
+    for intent in found:
+        assert intent.name == "HassGetState" or intent.slots.get("brightness") == 40, intent
