@@ -98,11 +98,11 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     from .adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
     from .adapters.silero_vad import SileroVad
     from .dispatcher import Dispatcher
-    from .intents.language import load_language
+    from .intents.language import load_language as language_for
     from .speech import build_recognizer, choose_engine
 
     registry = load_registry(settings.config_dir)
-    language = load_language(settings)
+    language = language_for(settings, registry.names())
     scorer = OpenWakeWordScorer(resolve_wake_words(settings.wake.wake_words, settings.models_dir),
                                 settings.models_dir, settings.wake.warmup_ms)
     vad = SileroVad(settings.models_dir)
@@ -117,3 +117,10 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
         clock = _PublishClock(client)
     dispatcher = Dispatcher(registry, mqtt or settings.mqtt, clock)
     return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers)
+
+
+def load_language(settings: Settings):
+    """The language of the configured home: the sentence files filled with its registry's names."""
+    from .intents.language import load_language as language_for
+
+    return language_for(settings, load_registry(settings.config_dir).names())

@@ -48,6 +48,9 @@ class FusionRule:
     close_words: float = 0.8  # letter overlap (0-1) at which a neural non-command backs the grammar's command
     grammar_min: float = 0.3  # the grammar decode's own confidence below which it backs nothing
     match_min: float = 0.6  # the matcher's confidence (1 = word for word) the neural command needs to act alone
+    # ... and where the grammar heard a different command: a command read by its parts or guessed (under 1)
+    # loses to the disagreement ("make the desk lamp warm[er]": Whisper dropped a syllable the grammar heard)
+    contested_min: float = 0.8
 
 
 def _same(a: tuple[Intent, ...], b: tuple[Intent, ...]) -> bool:
@@ -57,7 +60,7 @@ def _same(a: tuple[Intent, ...], b: tuple[Intent, ...]) -> bool:
 def _words(text: str) -> list[str]:
     """The matcher's words, numbers spelled out as the grammar writes them ("20" -> "twenty")."""
     from .intents.forgiving import normalize, polite
-    from .intents.numbers import number_words
+    from .numbers import number_words
 
     words: list[str] = []
     for word in polite(normalize(text)).split():
@@ -85,7 +88,8 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     if n_ok and g_ok and _same(heard_n, heard_g):
         # the grammar's words: the same command, written as its sentence ("forty percent", not "40%.")
         return _chosen(grammar, grammar, neural, "both engines heard the same command"), "agree"
-    if n_ok and neural.confidence >= rule.neural_alone and all(i.confidence >= rule.match_min for i in heard_n):
+    needed = rule.contested_min if g_ok else rule.match_min
+    if n_ok and neural.confidence >= rule.neural_alone and all(i.confidence >= needed for i in heard_n):
         return _chosen(neural, grammar, neural, "the neural transcript is a command"), "neural"
     if g_ok and neural.text and not n_ok and overlap(neural.text, grammar.text) >= rule.close_words:
         # only where Whisper's words are no command at all: "turn on ..." against "turn off ..." is no slip

@@ -106,6 +106,72 @@ class NotUnderstood:
 
 
 @dataclass(frozen=True)
+class NamedDevice:
+    """A device as the language knows it: its id, what kind of thing it is, its room, what people call it."""
+
+    name: str
+    kind: str  # light | outlet | cover | purifier
+    area: str | None
+    say: tuple[str, ...]
+
+    @property
+    def spoken(self) -> str:
+        return self.say[0]
+
+
+@dataclass(frozen=True)
+class NamedGroup:
+    name: str
+    say: tuple[str, ...]
+    members: tuple[str, ...]
+
+    @property
+    def spoken(self) -> str:
+        return self.say[0]
+
+
+@dataclass(frozen=True)
+class NamedScene:
+    name: str
+    say: tuple[str, ...]
+
+    @property
+    def spoken(self) -> str:
+        return self.say[0]
+
+
+@dataclass(frozen=True)
+class HomeNames:
+    """Everything in the home that has a name, as plain lists: what the language is built from (the device
+    registry makes it; the language never reads the registry itself)."""
+
+    devices: Mapping[str, NamedDevice]
+    groups: Mapping[str, NamedGroup]
+    scenes: Mapping[str, NamedScene]
+    floors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # floor -> its areas
+    source: str = ""  # the file the names come from, for messages
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        return tuple(sorted({d.area for d in self.devices.values() if d.area}))
+
+    def in_area(self, area: str, kind: str | None = None) -> tuple[NamedDevice, ...]:
+        return tuple(d for d in self.devices.values() if d.area == area and (kind is None or d.kind == kind))
+
+    def of_kind(self, kind: str) -> tuple[NamedDevice, ...]:
+        return tuple(d for d in self.devices.values() if d.kind == kind)
+
+    def device_by_spoken(self, spoken: str) -> NamedDevice | None:
+        return next((d for d in self.devices.values() if spoken in d.say), None)
+
+    def group_by_spoken(self, spoken: str) -> NamedGroup | None:
+        return next((g for g in self.groups.values() if spoken in g.say), None)
+
+    def members(self, group: str) -> tuple[NamedDevice, ...]:
+        return tuple(self.devices[m] for m in self.groups[group].members)
+
+
+@dataclass(frozen=True)
 class DeviceCommand:
     """A validated change for one registry device (or group)."""
 

@@ -98,7 +98,7 @@ def build_recognizer(settings: Settings, language, engine: str | None = None) ->
         from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
         from .models import models_command, require
 
-        return WhisperRecognizer(require(WHISPER_MODEL, settings.models_dir), vocabulary_prompt(language.registry),
+        return WhisperRecognizer(require(WHISPER_MODEL, settings.models_dir), vocabulary_prompt(language.home),
                                  min_confidence=settings.speech.min_confidence,
                                  verify=models_command("verify", settings.models_dir))
     grammar = grammar_for(language)

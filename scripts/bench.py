@@ -110,7 +110,7 @@ def child(kind: str, args: argparse.Namespace) -> dict:
                 policy.feed(scorer.score(frame), level_dbfs(frame.pcm))
         return {"cpu_s": time.process_time() - start, "work": len(audio) / 16000}
     if stage in ("pocketsphinx", "vosk"):
-        from assistant.intents.language import load_language
+        from assistant.app import load_language
 
         pcms = utterances(args.utterances)
         language = load_language(settings)

@@ -430,13 +430,13 @@ def planned(intents: list[dict], dispatcher) -> list[dict]:
 def build(name: str, out: Path, wheel: Path | None, seed: int) -> list[dict]:
     from assistant.config import load_settings
     from assistant.dispatcher import Dispatcher
-    from assistant.intents.language import load_language
+    from assistant.app import load_language
     from assistant.intents.matcher import match
     from assistant.messages import NotUnderstood
 
     settings = load_settings()
     language = load_language(settings)
-    dispatcher = Dispatcher(language.registry, settings.mqtt)
+    dispatcher = Dispatcher(load_registry(settings.config_dir), settings.mqtt)
 
     out.mkdir(parents=True, exist_ok=True)
     for f in out.glob("*.wav"):

@@ -256,7 +256,7 @@ def check_labels() -> int:
     """Hand labels vs the matcher and a dry-run dispatcher, on the text alone. Reports, never rewrites."""
     from assistant.config import load_settings
     from assistant.dispatcher import Dispatcher
-    from assistant.intents.language import load_language
+    from assistant.app import load_language
     from assistant.intents.matcher import match
     from assistant.messages import NotUnderstood
 
@@ -268,7 +268,7 @@ def check_labels() -> int:
         got_intents = [] if isinstance(got, NotUnderstood) else [i.to_json() for i in got]
         got_messages = []
         if got_intents:
-            result = Dispatcher(language.registry, settings.mqtt).dispatch(got)
+            result = Dispatcher(load_registry(settings.config_dir), settings.mqtt).dispatch(got)
             got_messages = [{"topic": m.topic, "payload": json.loads(m.payload)} for m in result.messages]
         for what, want, have in (("intents", intents, got_intents), ("messages", messages, got_messages)):
             if json.dumps(want, sort_keys=True) != json.dumps(have, sort_keys=True):

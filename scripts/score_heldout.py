@@ -39,7 +39,7 @@ def _devices(registry, slots: dict) -> list[str]:
     area = area.replace("_", " ") if area else None
     domain = slots.get("domain")
     return sorted(d.name for d in registry.devices.values()
-                  if (area is None or d.area == area) and (domain is None or d.kind.value == domain))
+                  if (area is None or d.area == area) and (domain is None or d.kind == domain))
 
 
 def effects_of_intents(registry, intents) -> frozenset:
@@ -49,8 +49,10 @@ def effects_of_intents(registry, intents) -> frozenset:
         if slots.get("scene"):
             out.add(("scene", slots["scene"], None))
             continue
+        if name == "HassLightSet":
+            slots.setdefault("domain", "light")  # a light setting for a room acts on its lights only
         for device in _devices(registry, slots):
-            cover = registry.devices[device].kind.value == "cover"
+            cover = registry.devices[device].kind == "cover"
             if name in ("HassTurnOn", "HassTurnOff"):
                 on = name == "HassTurnOn"
                 out.add((device, "position", 100 if on else 0) if cover else (device, "on", on))
@@ -96,7 +98,7 @@ def effects_expected(registry, actions: list[dict]) -> frozenset:
         else:
             slots = {"name": a["target"]}
         for device in _devices(registry, slots):
-            cover = registry.devices[device].kind.value == "cover"
+            cover = registry.devices[device].kind == "cover"
             if what in ("on", "off"):
                 out.add((device, "position", 100 if what == "on" else 0) if cover else (device, "on", what == "on"))
             elif what == "brightness":
@@ -127,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
     from assistant.config import load_settings
-    from assistant.intents import load_language, match
+    from assistant.intents import match
+    from assistant.app import load_language
 
     settings = load_settings()
     language = load_language(settings)
-    registry = language.registry
+    registry = language.home
     area = settings.satellite.area
     counts = {"right": 0, "wrong": 0, "not understood": 0}
     misses, times = [], []

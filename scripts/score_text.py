@@ -211,7 +211,7 @@ class Runner:
         except (TypeError, ValueError):
             self.takes_area = False
         self.ms: list[float] = []
-        registry = getattr(language, "registry", None)
+        registry = getattr(language, "home", None)
         self.resolve = registry_resolver(registry) if registry is not None else None
 
     def __call__(self, text: str, area: str | None = None) -> tuple[Any, float]:
@@ -235,7 +235,8 @@ class _Crash:
 
 def load_default_language():
     from assistant.config import load_settings
-    from assistant.intents import load_language, match
+    from assistant.intents import match
+    from assistant.app import load_language
 
     t0 = time.perf_counter()
     language = load_language(load_settings())
@@ -246,7 +247,8 @@ def load_home_language(home: Path):
     """The project's language, with the registry of another home: a copy of config/ whose devices.yaml is
     replaced, so whatever load_language reads from the config folder (sentences, settings) is the same."""
     from assistant.config import DEFAULT_CONFIG_DIR, load_settings
-    from assistant.intents import load_language, match
+    from assistant.intents import match
+    from assistant.app import load_language
 
     tmp = Path(tempfile.mkdtemp(prefix="ha_like_home_"))
     try:

@@ -121,19 +121,27 @@ def main() -> int:
     from assistant.config import load_settings
     from assistant.dispatcher import Dispatcher
     from assistant.fusion import FusionRule, decide
-    from assistant.intents import load_language, match
+    from assistant.intents import match
+    from assistant.app import load_language
     from assistant.messages import Transcript
 
     tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}"
     rows = _pairs(args.dataset, args.snr, Path("/tmp") / f"fusion-pairs{tag}.json")
     settings = load_settings()
     language = load_language(settings)
-    dispatcher = Dispatcher(language.registry, settings.mqtt, None)
+    dispatcher = Dispatcher(load_registry(settings.config_dir), settings.mqtt, None)
     t = lambda d: Transcript(d["text"], d["confidence"], d["engine"], d["rejected"])  # noqa: E731
+
+    memo: dict[str, object] = {}
+
+    def understand(text: str):
+        if text not in memo:
+            memo[text] = match(language, text, args.area)
+        return memo[text]
 
     def by_rule(rule):
         def choose(g, n):
-            chosen, _ = decide(t(g), t(n), lambda text: match(language, text, args.area), rule)
+            chosen, _ = decide(t(g), t(n), understand, rule)
             return None if chosen.rejected or not chosen.text else chosen.text
         return choose
 
@@ -149,12 +157,14 @@ def main() -> int:
         print(f"CPU-s per decoded utterance (both engines): median {np.median(cpu):.3f}, p95 "
               f"{np.percentile(cpu, 95):.3f}")
     if args.grid:
-        for neural_alone, close, gmin, match_min in itertools.product(
-                (0.3, 0.5, 0.7), (0.8, 0.85, 0.9, 0.95, 1.01), (0.0, 0.3, 0.6), (0.6, 0.85, 1.0)):
-            rule = FusionRule(neural_alone, close, gmin, match_min)
+        for neural_alone, close, gmin, match_min, contested in itertools.product(
+                (0.3, 0.5, 0.7), (0.8, 0.9, 1.01), (0.0, 0.3, 0.6), (0.6, 0.85, 1.0), (0.6, 0.8, 1.0)):
+            if contested < match_min:
+                continue
+            rule = FusionRule(neural_alone, close, gmin, match_min, contested)
             s = _score(rows, by_rule(rule), language, dispatcher, args.area)
             print(f"neural_alone={neural_alone:<5} close_words={close:<5} grammar_min={gmin:<4} "
-                  f"match_min={match_min:<5} right "
+                  f"match_min={match_min:<5} contested_min={contested:<4} right "
                   f"{s['right_pct']:5.1f}%  wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
     return 0
 

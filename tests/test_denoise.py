@@ -99,7 +99,7 @@ def test_recognizer_suppresses_only_a_loud_steady_background(rnnoise, command, v
     pytest.importorskip("pocketsphinx")
     from assistant.adapters.pocketsphinx import PocketSphinxRecognizer
     from assistant.config import load_settings
-    from assistant.intents import load_language
+    from assistant.app import load_language
     from assistant.intents.grammar import grammar_for
 
     spy = Counting(rnnoise)
@@ -125,7 +125,7 @@ def test_denoise_setting_is_checked(tmp_path):
 def test_fsg_residue_states_come_only_before_the_command():
     from assistant.adapters.pocketsphinx import RESIDUE_WORDS, fsg_transitions
     from assistant.config import load_settings
-    from assistant.intents import load_language
+    from assistant.app import load_language
     from assistant.intents.grammar import grammar_for
 
     fsm = grammar_for(load_language(load_settings())).fsm
@@ -152,7 +152,7 @@ def test_wake_word_tail_before_a_command_in_a_loud_room(rnnoise, name, text):
     pytest.importorskip("pocketsphinx")
     from assistant.adapters.pocketsphinx import PocketSphinxRecognizer
     from assistant.config import load_settings
-    from assistant.intents import load_language
+    from assistant.app import load_language
     from assistant.intents.grammar import grammar_for
 
     wake = read_wav(FIXTURES / "wake" / "pos_hey_jarvis__joe.wav")  # its speech ends at 2.17 s
@@ -181,7 +181,7 @@ def test_loud_room_wake_word_tail_does_not_end_the_recording(name, text):
     from assistant.app import build
     from assistant.audio import frames
     from assistant.config import load_settings
-    from assistant.intents import load_language
+    from assistant.app import load_language
     from assistant.intents.matcher import match
 
     wake = read_wav(FIXTURES / "wake" / "pos_hey_jarvis__espeak-en-us-180.wav")[: int(2.14 * 16000)]
@@ -238,7 +238,7 @@ def test_denoise_setting_decides_whether_the_recognizer_gets_rnnoise():
 
     from assistant.adapters.rnnoise import RNNoise
     from assistant.config import load_settings
-    from assistant.intents import load_language
+    from assistant.app import load_language
     from assistant.speech import build_recognizer
 
     settings = load_settings()

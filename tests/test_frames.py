@@ -6,7 +6,8 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.devices.registry import load_registry
-from assistant.intents import load_language, match
+from assistant.intents import match
+from assistant.app import load_language
 from assistant.intents.frames import CONFIDENCE, read
 from assistant.messages import NotUnderstood
 

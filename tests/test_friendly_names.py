@@ -84,7 +84,8 @@ def test_a_slash_named_device_is_understood_switched_and_confirmed(mosquitto, tm
 
     from assistant.adapters.mqtt import MqttClient
     from assistant.dispatcher import Dispatcher
-    from assistant.intents import load_language, match
+    from assistant.intents import match
+    from assistant.app import load_language
     from assistant.messages import Outcome
     from assistant.sim.runner import Simulator
 

@@ -10,7 +10,8 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.fusion import FusionRule, decide, overlap
-from assistant.intents import load_language, match
+from assistant.intents import match
+from assistant.app import load_language
 from assistant.messages import NotUnderstood, Transcript
 
 ROOT = Path(__file__).resolve().parent.parent

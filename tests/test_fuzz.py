@@ -255,7 +255,7 @@ def test_sentence_loader_gives_config_error_with_file_and_line(workdir, text):
     path = workdir / "en.yaml"
     path.write_text(text, encoding="utf-8")
     try:
-        language.language_from_file(path, REGISTRY)
+        language.language_from_file(path, REGISTRY.names())
     except ConfigError as exc:
         assert_config_error_names_file_and_line(exc, path)
 

@@ -13,11 +13,12 @@ import pytest
 
 from assistant.config import DEFAULT_CONFIG_DIR, load_settings
 from assistant.errors import ConfigError
-from assistant.intents import load_language, match
+from assistant.intents import match
+from assistant.app import load_language
 from assistant.intents.language import in_grammar
 from assistant.intents.grammar import STANDALONE_INTENTS, build_grammar
 from assistant.intents.matcher import MAX_PARTS
-from assistant.intents.numbers import number_words
+from assistant.numbers import number_words
 from assistant.messages import NotUnderstood
 
 hassil = pytest.importorskip("hassil")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.config import load_settings
-from assistant.intents import load_language, match, normalize
+from assistant.intents import match, normalize
+from assistant.app import load_language
 from assistant.messages import NotUnderstood
 
 pytest.importorskip("hassil")

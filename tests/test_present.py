@@ -7,7 +7,8 @@ import pytest
 from assistant.config import DEFAULT_CONFIG_DIR, load_settings
 from assistant.devices.planner import plan
 from assistant.devices.registry import load_registry
-from assistant.intents import load_language, match
+from assistant.intents import match
+from assistant.app import load_language
 from assistant.messages import DeviceOutcome, EndReason, Interaction, NotUnderstood, Outcome, Transcript, Utterance
 from assistant.devices.units import spoken_value
 from assistant.present import spoken_reply

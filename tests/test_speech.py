@@ -14,7 +14,8 @@ import pytest
 
 from assistant.audio import read_wav
 from assistant.config import load_settings
-from assistant.intents import load_language, match
+from assistant.intents import match
+from assistant.app import load_language
 from assistant.messages import NotUnderstood
 from assistant.speech import Recognizer, build_recognizer, choose_engine, vosk_model_dir
 

@@ -7,7 +7,8 @@ import json
 import sys
 
 from . import settings_from
-from ..intents import load_language, match
+from ..intents import match
+from ..app import load_language
 from ..errors import ConfigError
 from ..messages import NotUnderstood
 
@@ -27,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     language = load_language(settings)
     area = args.area or settings.satellite.area
-    if area is not None and area not in language.registry.areas:
-        raise ConfigError(f"unknown area {area!r} for --area; the areas of {language.registry.source} are: "
-                          f"{', '.join(language.registry.areas)}")
+    if area is not None and area not in language.home.areas:
+        raise ConfigError(f"unknown area {area!r} for --area; the areas of {language.home.source} are: "
+                          f"{', '.join(language.home.areas)}")
     texts = [line.rstrip("\n") for line in sys.stdin] if args.text == ["-"] else list(args.text)
     missed = 0
     for text in texts:

@@ -8,7 +8,7 @@ import json
 from . import report_bad_file, settings_from, wav_sources
 from ..audio import read_wav
 from ..errors import AudioError
-from ..intents import load_language
+from ..app import load_language
 from ..speech import ENGINES, build_recognizer
 
 # One spoken command per file. The grammar search keeps state for every frame: 600 s of silence took 64 s

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from ..config import YamlDoc, load_yaml
 from ..errors import ConfigError
+from ..messages import HomeNames, NamedDevice, NamedGroup, NamedScene
 from .catalog import CATALOG, DeviceKind, ModelSpec
 
 # Zigbee2MQTT friendly names become MQTT topics: "Kitchen/Ceiling" nests, as in Zigbee2MQTT
@@ -93,6 +94,14 @@ class Registry:
 
     def members(self, group: str) -> tuple[Device, ...]:
         return tuple(self.devices[m] for m in self.groups[group].members)
+
+    def names(self) -> HomeNames:
+        """What the language needs of this home: every name, as plain values."""
+        return HomeNames(
+            {n: NamedDevice(n, d.kind.value, d.area, d.say) for n, d in self.devices.items()},
+            {n: NamedGroup(n, g.say, g.members) for n, g in self.groups.items()},
+            {n: NamedScene(n, s.say) for n, s in self.scenes.items()},
+            dict(self.floors), self.source)
 
 
 def _say(doc: YamlDoc, value: Any, default: str, *where: Any) -> tuple[str, ...]:

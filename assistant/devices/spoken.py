@@ -1,7 +1,7 @@
 """What people would call a device, from its Zigbee2MQTT friendly name: 'hue_lamp_12' -> 'hue lamp twelve'.
 
 The result must be words the recognizers can say: lowercase ASCII letters (accents folded: 'Café' ->
-'cafe'), and numbers written out as the sentence grammar writes them (assistant/intents/numbers.py), so
+'cafe'), and numbers written out as the sentence grammar writes them (assistant/numbers.py), so
 "lamp 12" and "lamp 13" stay two names. Whether the recognizer knows each word is asked elsewhere.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..intents.numbers import number_words
+from ..numbers import number_words
 
 MAX_SPOKEN_NUMBER = 9999  # number_words' range
 

@@ -1,6 +1,6 @@
 """Sentence templates -> intents: the Language (templates + registry lists), the matcher, the grammars.
 
-    language = load_language(settings)
+    language = load_language(settings, registry.names())   # the wiring (app.load_language) does this
     match(language, "turn off the kitchen light and close the blinds")
         -> (Intent("HassTurnOff", {"name": "kitchen_light"}), Intent("HassTurnOff", {"name": "living_room_blinds"}))
 """

@@ -29,7 +29,12 @@ _LEADING = sorted((tuple(p.split()) for p in (
     "would you please", "will you please", "please can you", "please could you", "would you mind",
     "i want you to", "i would like you to", "i need you to", "go ahead and", "just", "quickly", "kindly",
     "do me a favor and", "be a dear and", "dear", "then", "and then", "also", "i would like", "i want",
-    "i need", "i would love", "let us", "lets", "i would like you to", "i want you to")), key=len, reverse=True)
+    "i need", "i would love", "let us", "lets", "i would like you to", "i want you to",
+    "i would be grateful if you could", "i would be grateful if you would", "i would be ever so grateful if you could",
+    "i would be ever so grateful if you would", "would you be so kind as to", "could you be so kind as to",
+    "be a love and", "be a dear and", "do me a favor and", "can i have", "can we have", "could i have",
+    "could we have", "may i have", "may we have", "i would like to have", "we need", "we want")),
+    key=len, reverse=True)
 _TRAILING = sorted((tuple(p.split()) for p in (
     "please", "pls", "plz", "thanks", "thank you", "thank you very much", "thanks a lot", "for me", "for me please",
     "now", "right now", "now please", "would you", "will you", "could you", "can you", "ok", "dear", "jarvis",

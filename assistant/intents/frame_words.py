@@ -49,12 +49,13 @@ WORDS = {
     "everywhere": ("house", None), "house": ("house", None), "home": ("house", None),
     "cancel": ("nevermind", None),
 }
+LEVEL_VERBS = frozenset({"turn", "crank", "bump", "nudge", "push", "bring", "knock", "take", "move"})
 KINDS = {"light": "light", "lights": "light", "lamp": "light", "lamps": "light", "bulb": "light", "bulbs": "light",
           "lighting": "light", "blind": "cover", "blinds": "cover", "shade": "cover", "shades": "cover",
           "fan": "purifier", "plug": "outlet", "socket": "outlet", "outlet": "outlet"}
 # Words that carry no meaning of their own around a command. Not here, on purpose: tenses and narration
 # (was, did, turned, yesterday), conditions (if, would, could), people (he, she, they), "it".
-EMPTY = frozenset("""the a an my our your to at in of for by with from into onto as well also too again now just
+EMPTY = frozenset("""no oops wait sorry oh nudge push knock take the a an my our your to at in of for by with from into onto as well also too again now just
 right some and i we me us you need want like have get make let set put turn switch go be can give bring keep
 leave mind kind so its their please thanks thank favor love dear ever grateful change move adjust run running
 do lighting mode scene a lot much way single whole room""".split())

@@ -21,7 +21,7 @@ from typing import Any
 from ..messages import Intent
 from .forgiving import negated
 from .frame_words import (COLORS, EMPTY, KINDS, ONES, PHRASES, QUERY_EMPTY, QUERY_START, TENS, UNFINISHED,
-                          VERB_FORMS, WHITES, WORDS)
+                          VERB_FORMS, WHITES, WORDS, LEVEL_VERBS)
 
 CONFIDENCE = 0.75
 
@@ -35,6 +35,7 @@ class _Said:
     unknown: list[str] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
     switch: bool = False
+    turned: bool = False  # a verb that moves a level: "turn it up", "crank it down"
 
 
 def _number(tokens: list[str], i: int) -> tuple[int, int] | None:
@@ -71,7 +72,7 @@ def _names(registry) -> list[tuple[tuple[str, ...], str, Any]]:
 
 def _parse(registry, words: str) -> _Said:
     tokens = [VERB_FORMS.get(t, t) for t in words.split()]
-    said, names, i = _Said(switch="switch" in tokens), _names(registry), 0
+    said, names, i = _Said(switch="switch" in tokens, turned=bool(LEVEL_VERBS & set(tokens))), _names(registry), 0
     phrases = sorted(((tuple(p.split()), c) for p, c in PHRASES.items()), key=lambda p: -len(p[0]))
     while i < len(tokens):
         name = next((n for n in names if tuple(tokens[i:i + len(n[0])]) == n[0]), None)
@@ -103,9 +104,11 @@ def _parse(registry, words: str) -> _Said:
 def read(registry, words: str, area: str | None, colors: frozenset[str] = COLORS) -> tuple[Intent, ...] | None:
     """The intents of one command read by its parts, or None where any word is not accounted for."""
     tokens = words.split()
-    if not tokens or negated(words.replace("stop", "")):
+    if not tokens:
         return None
-    if tokens[-1] in UNFINISHED and not (tokens[0] in QUERY_START and tokens[-1] == "at"):
+    if negated(words.replace("stop", "")) and not _calls_off(words):
+        return None
+    if tokens[-1] in UNFINISHED and tokens[0] not in QUERY_START:
         return None  # "turn on the kitchen light and ...", "set the lamp to ...": cut off before the end
     # "neutral white" is a white, not the colour white
     colors_said = [t for i, t in enumerate(tokens) if t in colors and not (t == "white" and i and tokens[i - 1] in WHITES)]
@@ -137,6 +140,19 @@ def read(registry, words: str, area: str | None, colors: frozenset[str] = COLORS
     return tuple(intents)
 
 
+def _calls_off(words: str) -> bool:
+    """ "no wait, never mind": a "no" that calls a request off is no negation of a command."""
+    rest = set(words.replace("never mind", "").split()) - {"no", "wait", "oops", "sorry", "oh"}
+    said = _parse_phrases(words)
+    return "nevermind" in said and not (rest & {"not", "dont", "never", "nothing"})
+
+
+def _parse_phrases(words: str) -> set[str]:
+    padded = f" {words} "
+    return {cue for phrase, (cue, _) in PHRASES.items() if f" {phrase} " in padded} | \
+        {WORDS[w][0] for w in words.split() if w in WORDS}
+
+
 def _targets(registry, said: _Said, area: str | None) -> list[tuple[dict, str]]:
     """(slots, kind) per target; empty when the targets are unclear ("the lights" with no room known)."""
     found: list[tuple[dict, str]] = []
@@ -150,7 +166,7 @@ def _targets(registry, said: _Said, area: str | None) -> list[tuple[dict, str]]:
     everything = "all" in said.cues or "house" in said.cues
     for kind_name, value in said.targets:
         if kind_name == "device":
-            found.append(({"name": value.name}, value.kind.value))
+            found.append(({"name": value.name}, value.kind))
         elif kind_name == "group":
             found.append(({"group": value.name}, "light"))
         elif kind_name == "scene":
@@ -169,7 +185,7 @@ def _targets(registry, said: _Said, area: str | None) -> list[tuple[dict, str]]:
             elif kind in (None, "light"):
                 found.append(({"area": where, "domain": "light"}, "light"))
             else:
-                devices = registry.in_area(where, _kind(kind))
+                devices = registry.in_area(where, kind)
                 if len(devices) != 1:
                     return []
                 found.append(({"name": devices[0].name}, kind))
@@ -181,19 +197,13 @@ def _targets(registry, said: _Said, area: str | None) -> list[tuple[dict, str]]:
                 return []
             found.append(({"area": area, "domain": "light"}, "light"))
         else:
-            devices = registry.of_kind(_kind(kind))
+            devices = registry.of_kind(kind)
             if len(devices) != 1:
                 return []
             found.append(({"name": devices[0].name}, kind))
     elif kind is not None and kind != "light":
         pass  # "the purifier fan": the kind word only repeats the name
     return found
-
-
-def _kind(word: str):
-    from ..devices.catalog import DeviceKind
-
-    return DeviceKind(word)
 
 
 def _action(said: _Said, colors: list[str], kinds: set[str]) -> tuple[str, dict] | None:
@@ -244,6 +254,8 @@ def _action(said: _Said, colors: list[str], kinds: set[str]) -> tuple[str, dict]
         sign = cues.get("step") or (1 if "up" in cues else -1)
         if kinds == {"cover"}:
             return ("HassTurnOn", {}) if sign > 0 else ("HassTurnOff", {})
+        if "step" not in cues and not said.turned and "small" not in cues and "big" not in cues:
+            return None  # "lights up in the kitchen": on, or brighter? Asking beats guessing
         size = 10 if "small" in cues else 25
         return "HassLightSet", {"brightness_step": sign * size}
     if what == "cover":

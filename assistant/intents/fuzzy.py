@@ -69,7 +69,7 @@ def fuzzy_match(language: Language, words: str, area: str | None) -> tuple[Inten
         return None
     if not _targets_said(language, words, slots) or not 1000 <= slots.get("color_temp_kelvin", 1000) <= 10000:
         return None
-    done = translate(result.intent_name, slots, language.registry, words, confidence)
+    done = translate(result.intent_name, slots, language.home, words, confidence)
     return done if isinstance(done, tuple) else None
 
 
@@ -87,7 +87,7 @@ def _numbers_said(words: str, slots: dict) -> bool:
 def _targets_said(language: Language, words: str, slots: dict) -> bool:
     """The names the guess acts on were said as they are ("upstairs" is not "downstairs"): near misses of a name
     are the matcher's to snap, where two names that fit make it ask."""
-    registry, padded = language.registry, f" {words} "
+    registry, padded = language.home, f" {words} "
     said = lambda forms: any(f" {form} " in padded for form in forms)  # noqa: E731
     name, area = slots.get("name"), slots.get("area")
     if name in registry.devices and not said(registry.devices[name].say):

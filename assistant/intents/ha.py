@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..messages import Intent
 
 if TYPE_CHECKING:
-    from ..devices.registry import Registry
+    from ..messages import HomeNames
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class HaLanguage:
     version: str
 
 
-def load_ha_language(registry: Registry, language: str = "en") -> HaLanguage:
+def load_ha_language(registry: HomeNames, language: str = "en") -> HaLanguage:
     from hassil import Intents
     from home_assistant_intents import get_intents
 
@@ -92,15 +92,15 @@ def _for_this_home(item: Mapping[str, Any]) -> bool:
     return not domains or bool(domains & DOMAINS)
 
 
-def slot_lists(registry: Registry) -> dict[str, Any]:
+def slot_lists(registry: HomeNames) -> dict[str, Any]:
     """HA's name/area/floor lists, with each name's HA domain in its context, as HA builds them."""
     from hassil import TextSlotList
 
-    names = [(say, device.name, {"domain": HA_DOMAIN[device.kind.value]})
+    names = [(say, device.name, {"domain": HA_DOMAIN[device.kind]})
              for device in registry.devices.values() for say in device.say]
     for group in registry.groups.values():
         kinds = {registry.devices[m].kind for m in group.members}
-        domain = HA_DOMAIN[kinds.pop().value] if len(kinds) == 1 else "group"
+        domain = HA_DOMAIN[kinds.pop()] if len(kinds) == 1 else "group"
         names += [(say, group.name, {"domain": domain}) for say in group.say]
     names += [(say, scene.name, {"domain": "scene"}) for scene in registry.scenes.values() for say in scene.say]
     return {
@@ -119,7 +119,7 @@ def _version() -> str:
         return "unknown"
 
 
-def translate(name: str, slots: Mapping[str, Any], registry: Registry, text: str,
+def translate(name: str, slots: Mapping[str, Any], registry: HomeNames, text: str,
               confidence: float = 1.0) -> tuple[Intent, ...] | str:
     """HA's intent and slots -> this assistant's intents, or why it cannot be done in this home."""
     slots = dict(slots)
@@ -162,7 +162,7 @@ def translate(name: str, slots: Mapping[str, Any], registry: Registry, text: str
         if device is not None and device.area != area:
             return f"the {device.spoken} is not in the {area}"  # never one of the two by guess
         if "name" not in target and "group" not in target and target.get("domain") in kinds and \
-                not any(d.kind.value == kinds[target["domain"]] for d in registry.in_area(area)):
+                not any(d.kind == kinds[target["domain"]] for d in registry.in_area(area)):
             return f"there is no {target['domain']} in the {area}"
     out_name = "SetFanMode" if name == "HassFanSetSpeed" else name
     if name == "HassTurnOn" and "name" not in target and "group" not in target and target.get("domain") is None:

@@ -1,4 +1,4 @@
-"""Load config/sentences/<lang>.yaml, check it, and fill its slot lists from the device registry.
+"""Load config/sentences/<lang>.yaml, check it, and fill its slot lists from the home's names (HomeNames).
 
 The result, a Language, is the one source the matcher, the grammars and the round-trip tests share.
 Any problem in the sentence file is a ConfigError naming the file, the line and what is wrong.
@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..config import DEFAULT_CONFIG_DIR, Settings, YamlDoc, load_yaml
-from ..devices.catalog import DeviceKind
-from ..devices.registry import Registry, load_registry
 from ..errors import ConfigError
-from .numbers import number_words
+from ..messages import HomeNames
+from ..numbers import number_words
 from .ranges import NumberRange
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ class Language:
 
     code: str
     path: Path
-    registry: Registry
+    home: HomeNames
     intents: Any  # hassil.Intents (kept untyped so importing this module does not need hassil)
     ranges: Mapping[str, NumberRange] = field(default_factory=dict)  # range list name -> its numbers
     range_slots: Mapping[str, frozenset[str]] = field(default_factory=dict)  # slot -> range lists that fill it
@@ -57,20 +56,20 @@ class Language:
         return self.intents.slot_lists
 
 
-def load_language(settings: Settings) -> Language:
-    """Registry + sentence templates for settings.speech.language, checked at startup."""
+def load_language(settings: Settings, home: HomeNames) -> Language:
+    """The sentence templates for settings.speech.language, filled from `home` (the device registry's
+    names: the wiring passes registry.names()), checked at startup."""
     config_dir = Path(settings.config_dir)
-    registry = load_registry(config_dir)
     path = config_dir / "sentences" / f"{settings.speech.language}.yaml"
     if not path.exists():
         raise ConfigError(f"{path}: no sentence file for speech.language {settings.speech.language!r}; copy "
                           f"{DEFAULT_CONFIG_DIR / 'sentences' / 'en.yaml'} there, or set speech.language in "
                           f"{config_dir / 'assistant.yaml'} (it picks sentences/<language>.yaml)")
     area = settings.satellite.area
-    if area is not None and area not in registry.areas:
+    if area is not None and area not in home.areas:
         raise ConfigError(f"{config_dir / 'assistant.yaml'}: satellite.area {area!r} is no area of "
-                          f"{registry.source}; expected one of {', '.join(registry.areas)}")
-    language = language_from_file(path, registry)
+                          f"{home.source}; expected one of {', '.join(home.areas)}")
+    language = language_from_file(path, home)
     if language.ha is not None:
         from .fuzzy import warm_up
 
@@ -78,13 +77,13 @@ def load_language(settings: Settings) -> Language:
     return language
 
 
-def language_from_file(path: Path | str, registry: Registry, with_ha: bool = True) -> Language:
+def language_from_file(path: Path | str, home: HomeNames, with_ha: bool = True) -> Language:
     """Our sentence file, plus Home Assistant's sentences for the same home unless with_ha is False."""
     doc = load_yaml(path)
     data = _check_top(doc)
     from hassil import Intents
 
-    lists = {name: _build_list(doc, name, spec, registry) for name, spec in data.get("lists", {}).items()}
+    lists = {name: _build_list(doc, name, spec, home) for name, spec in data.get("lists", {}).items()}
     rules = {name: _parse(doc, body, "expansion_rules", name) for name, body in data.get("expansion_rules", {}).items()}
     for name, body in data.get("expansion_rules", {}).items():
         _check_refs(doc, rules[name], lists, rules, ("expansion_rules", name))
@@ -135,8 +134,8 @@ def language_from_file(path: Path | str, registry: Registry, with_ha: bool = Tru
     if with_ha:
         from .ha import load_ha_language
 
-        ha = load_ha_language(registry, str(hassil_dict["language"]))
-    return Language(str(hassil_dict["language"]), Path(doc.path), registry, intents, ranges,
+        ha = load_ha_language(home, str(hassil_dict["language"]))
+    return Language(str(hassil_dict["language"]), Path(doc.path), home, intents, ranges,
                     _range_slots(parsed, ranges), ha)
 
 
@@ -249,12 +248,12 @@ def _check_rule_cycles(doc: YamlDoc, rules: dict) -> None:
         visit(name, ())
 
 
-def _build_list(doc: YamlDoc, name: str, spec: Any, registry: Registry) -> list[dict]:
+def _build_list(doc: YamlDoc, name: str, spec: Any, home: HomeNames) -> list[dict]:
     where = ("lists", name)
     if not isinstance(spec, dict) or len(set(spec) & {"registry", "range", "values"}) != 1 or len(spec) != 1:
         raise doc.error("expected exactly one of registry:, range:, values:", *where)
     if "registry" in spec:
-        return _registry_values(doc, spec["registry"], registry, where)
+        return _registry_values(doc, spec["registry"], home, where)
     if "range" in spec:
         return _range_values(doc, spec["range"], where)
     values = spec["values"]
@@ -271,18 +270,17 @@ def _build_list(doc: YamlDoc, name: str, spec: Any, registry: Registry) -> list[
     return out
 
 
-def _registry_values(doc: YamlDoc, kind: Any, registry: Registry, where: tuple) -> list[dict]:
-    kinds = {"lights": DeviceKind.LIGHT, "covers": DeviceKind.COVER, "outlets": DeviceKind.OUTLET,
-             "purifiers": DeviceKind.PURIFIER}
+def _registry_values(doc: YamlDoc, kind: Any, home: HomeNames, where: tuple) -> list[dict]:
+    kinds = {"lights": "light", "covers": "cover", "outlets": "outlet", "purifiers": "purifier"}
     if kind == "devices" or kind in kinds:
-        devices = registry.devices.values() if kind == "devices" else registry.of_kind(kinds[kind])
+        devices = home.devices.values() if kind == "devices" else home.of_kind(kinds[kind])
         pairs = [(say, d.name) for d in devices for say in d.say]
     elif kind == "groups":
-        pairs = [(say, g.name) for g in registry.groups.values() for say in g.say]
+        pairs = [(say, g.name) for g in home.groups.values() for say in g.say]
     elif kind == "areas":
-        pairs = [(area, area) for area in registry.areas]
+        pairs = [(area, area) for area in home.areas]
     elif kind == "scenes":
-        pairs = [(say, s.name) for s in registry.scenes.values() for say in s.say]
+        pairs = [(say, s.name) for s in home.scenes.values() for say in s.say]
     else:
         raise doc.error(f"unknown registry list {kind!r}; expected one of {', '.join(REGISTRY_LISTS)}", *where)
     if not pairs:

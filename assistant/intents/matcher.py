@@ -65,7 +65,37 @@ def match(language: Language, text: str, area: str | None = None) -> tuple[Inten
     if not isinstance(joined, NotUnderstood):
         return joined
     whole = _match_words(language, text, polite(normalize(text)), area)
-    return joined if isinstance(whole, NotUnderstood) and (joined.out_of_domain or joined.needs_area) else whole
+    if isinstance(whole, NotUnderstood) and (joined.out_of_domain or joined.needs_area):
+        return joined
+    if isinstance(whole, NotUnderstood) and not whole.out_of_domain and not whole.needs_area:
+        return _with_a_reason(language, text, area) or whole
+    return whole
+
+
+# Words that make a clause more than a reason given beside a command: it changes, questions or calls it off.
+_NOT_A_REASON = frozenset({"no", "not", "never", "dont", "wait", "actually", "instead", "but", "or", "if",
+                           "what", "which", "why", "how", "where", "who", "when", "rather", "except"})
+REASON_CONFIDENCE = 0.75
+
+
+def _with_a_reason(language: Language, text: str, area: str | None) -> tuple[Intent, ...] | None:
+    """ "I need the blinds closed, the sun's in my eyes": one clause is a command, the others only say why.
+    Only when no other clause names anything in this home or turns the command around."""
+    clauses = [c for c in re.split(r"\s*[,;.!]\s*", text) if c.strip()]
+    if len(clauses) < 2:
+        return None
+    found, names = [], _names(language)
+    for clause in clauses:
+        words = polite(normalize(clause))
+        result = _match_words(language, clause, words, area) if words else NotUnderstood(clause, "")
+        if isinstance(result, tuple):
+            found.append(result)
+        elif result.out_of_domain or result.needs_area or _NOT_A_REASON & set(words.split()) or \
+                any(f" {n} " in f" {words} " for n in names):
+            return None
+    if len(found) != 1:
+        return None
+    return tuple(replace(i, confidence=min(i.confidence, REASON_CONFIDENCE)) for i in found[0])
 
 
 _PAUSE = re.compile(r"\s*[,;](?!\d{3}\b)\s*|\s+then\s+", re.IGNORECASE)  # not the comma of "2,700"
@@ -145,7 +175,7 @@ def _resolve_it(language: Language, text: str, intents: tuple[Intent, ...],
 
 def _spoken_target(language: Language, intent: Intent) -> str | None:
     """How the target of an earlier intent is said, to stand in for "it"."""
-    registry, slots = language.registry, intent.slots
+    registry, slots = language.home, intent.slots
     if slots.get("name") in registry.devices:
         return f"the {registry.devices[slots['name']].spoken}"
     if slots.get("group") in registry.groups:
@@ -202,7 +232,7 @@ def _targets_first(language: Language, pieces: tuple[str, ...], area: str | None
 
 
 def _target_of(language: Language, words: str) -> dict | None:
-    registry = language.registry
+    registry = language.home
     found = _FILLER_TARGET.match(words)
     said = found.group(1) if found else words
     device = registry.device_by_spoken(said)
@@ -241,7 +271,7 @@ def _cached_strict(language: Language, words: str, area: str | None) -> tuple[In
     context = {"area": area} if area else None
     found = _recognize(ha.commands, words, ha.slot_lists, context)
     if found is not None:
-        done = translate(found.intent.name, {n: e.value for n, e in found.entities.items()}, language.registry,
+        done = translate(found.intent.name, {n: e.value for n, e in found.entities.items()}, language.home,
                          words)
         return done if isinstance(done, tuple) else _Refused(done)
     if area is None and _recognize(ha.commands, words, ha.slot_lists, {"area": _HERE}) is not None:
@@ -324,14 +354,14 @@ def _read(language: Language, words: str, pieces: tuple[str, ...],
 
     def one(lang: Language, run: str, where: str | None):
         found = _strict(lang, run, where)
-        return found if found is not None else read(lang.registry, run, where)
+        return found if found is not None else read(lang.home, run, where)
 
     return _match_pieces(language, pieces, area, one)
 
 
 @lru_cache(maxsize=8)
 def _names(language: Language) -> tuple[str, ...]:
-    registry = language.registry
+    registry = language.home
     said = {s for d in registry.devices.values() for s in d.say} | {s for g in registry.groups.values() for s in g.say}
     said |= {s for sc in registry.scenes.values() for s in sc.say} | set(registry.areas) | set(registry.floors)
     return tuple(sorted(said))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .numbers import number_words
+from ..numbers import number_words
 
 if TYPE_CHECKING:
     from ..messages import Intent

@@ -41,7 +41,7 @@ def places(doc: YamlDoc, word: str) -> list[tuple[tuple, str]]:
 def unknown_words_error(language: Language, words: tuple[str, ...], recognizer: str) -> ConfigError:
     """One line naming each unknown word and where it is written, and what to do about it."""
     docs = []
-    for path in (language.path, language.registry.source):
+    for path in (language.path, language.home.source):
         if path and Path(path).is_file():
             try:
                 docs.append(load_yaml(path))
@@ -51,7 +51,7 @@ def unknown_words_error(language: Language, words: tuple[str, ...], recognizer: 
     for word in words:
         found = [p for doc in docs for p in places(doc, word)]
         # a registry name itself (devices.<name>): without a say: list it is spoken as written
-        named = named or any(len(path) == 2 for path, where in found if where.startswith(str(language.registry.source)))
+        named = named or any(len(path) == 2 for path, where in found if where.startswith(str(language.home.source)))
         where = ", ".join(w for _, w in found[:MAX_PLACES])
         where += f" and {len(found) - MAX_PLACES} more" if len(found) > MAX_PLACES else ""
         described.append(f"{word!r} at {where}" if where else repr(word))

@@ -1,4 +1,5 @@
-"""English number words: the spoken forms a range list accepts, for both the matcher and the grammars."""
+"""English number words: the spoken forms a range list accepts, for the matcher, the grammars and the
+devices' spoken names (a neutral home: the language and the devices both use it, neither owns it)."""
 
 from __future__ import annotations
 
