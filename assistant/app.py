@@ -85,6 +85,33 @@ class Assistant:
                 log.debug("close failed: %s", exc)
 
 
+def start_own_broker(say: Callable[[str], None] = lambda s: None) -> Any:
+    """The broker `demo` and `simulate --embedded` start for themselves, already listening on 127.0.0.1:
+    a private Mosquitto where its binary exists (the setup installs it), else the in-process amqtt broker,
+    and then `say` gets one line on what that one gets wrong. The result has host, port, kind and stop()."""
+    from .adapters import mosquitto
+
+    binary = mosquitto.find_binary()
+    if binary is not None:
+        broker = mosquitto.PrivateMosquitto(binary)
+        broker.start()
+        return broker
+    from .adapters.embedded_broker import EmbeddedBroker
+
+    broker = EmbeddedBroker()
+    broker.start()
+    say(f"note: no mosquitto here, so the built-in amqtt broker stands in: {broker.degraded}; "
+        "install the Debian package 'mosquitto' (scripts/setup.sh does) for a correct broker")
+    return broker
+
+
+def broker_hint(broker: Any) -> str:
+    """The first line a user sees: where the broker is, and how to watch it."""
+    where = f"{broker.host}:{broker.port}"
+    return (f"MQTT broker ({broker.kind}) on {where}; watch it with: mosquitto_sub -h {broker.host} "
+            f"-p {broker.port} -t '#' -v")
+
+
 def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant") -> Any:
     """The assistant's MQTT client. An absent broker is a warning, not an error: the voice loop starts
     anyway and the client reconnects in the background (wrong credentials or TLS still stop us)."""

@@ -220,7 +220,8 @@ def main() -> int:
     if "mqtt" in stages:
         from bench_mqtt import start_mosquitto
 
-        broker, args.port = start_mosquitto(nodelay=False)
+        broker = start_mosquitto(nodelay=False)
+        args.port = broker.port
     results: dict[str, list[dict]] = {}
     try:
         for _ in range(args.rounds):
@@ -229,8 +230,7 @@ def main() -> int:
                     results.setdefault(f"{stage}-{side}", []).append(measure(f"{stage}-{side}", args))
     finally:
         if broker is not None:
-            broker.kill()
-            broker.wait()
+            broker.stop()
     print(f"{args.rounds} rounds, alternating, medians; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     for stage in stages:
         raw_label, our_label, unit = STAGES[stage]

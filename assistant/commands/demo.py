@@ -1,5 +1,5 @@
-"""`assistant demo`: the whole product in one process — embedded broker, simulated IKEA devices, and
-the voice loop over a bundled recording of spoken commands (or the microphone with --mic)."""
+"""`assistant demo`: the whole product in one command — its own broker (a private Mosquitto), simulated IKEA
+devices, and the voice loop over a bundled recording of spoken commands (or the microphone with --mic)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import settings_from
+from . import settings_from, stop_on_sigterm
 from .devices import add_broker_args, broker_settings
 from ..audio import WavSource
 
@@ -21,7 +21,7 @@ ARRIVAL_WAIT_S = 6.0
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("demo", parents=[common], help="embedded broker + simulated devices + the voice loop",
+    p = sub.add_parser("demo", parents=[common], help="own broker + simulated devices + the voice loop",
                        epilog="Exit status 1 when a device change or answer did not happen (unreachable, refused, "
                               "unconfirmed, failed); 'not understood' is not an error.")
     p.add_argument("file", nargs="?", default=str(SAMPLE), metavar="FILE", help="WAV to replay (default: bundled)")
@@ -29,8 +29,8 @@ def register(sub, common) -> None:
     p.add_argument("--input", metavar="N|NAME", help="microphone to use with --mic")
     p.add_argument("--json", action="store_true", help="JSON-lines events instead of readable lines")
     p.add_argument("--no-simulator", action="store_true", help="with --broker: drive real devices, simulate none")
-    add_broker_args(p, "use this MQTT broker instead of the demo's own (default: an embedded broker in this "
-                       "process on 127.0.0.1, a free port; the settings' broker is not used)")
+    add_broker_args(p, "use this MQTT broker instead of the demo's own (default: a private Mosquitto on "
+                       "127.0.0.1, a free port, stopped with the demo; the settings' broker is not used)")
     p.set_defaults(func=run)
 
 
@@ -39,23 +39,23 @@ def run(args: argparse.Namespace) -> int:
     from ..present import state_text, turn_line
 
     if args.no_simulator and args.broker is None:
-        # the embedded broker reaches no real device: every turn would time out
+        # the demo's own broker reaches no real device: every turn would time out
         print("error: --no-simulator needs --broker HOST:PORT, the broker your devices are on (the demo's own "
               "broker has only the simulated ones); add --broker or leave out --no-simulator", file=sys.stderr)
         return 2
     settings = settings_from(args)
     broker = simulator = assistant = None
+    stop_on_sigterm()
     out = sys.stdout
     try:
         if args.broker is not None:
             mqtt = broker_settings(args, settings)
         else:
-            from ..adapters.embedded_broker import EmbeddedBroker
+            from ..app import broker_hint, start_own_broker
 
-            broker = EmbeddedBroker()
-            host, port = broker.start()
-            mqtt = dataclasses.replace(settings.mqtt, host=host, port=port)
-            print(f"embedded MQTT broker on {host}:{port}", file=out)
+            broker = start_own_broker(say=lambda line: print(line, file=sys.stderr, flush=True))
+            mqtt = dataclasses.replace(settings.mqtt, host=broker.host, port=broker.port)
+            print(broker_hint(broker), file=out, flush=True)
         registry = None
         if not args.no_simulator:
             from ..devices.registry import load_registry
