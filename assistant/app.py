@@ -15,6 +15,7 @@ from .pipeline import Dispatched, EventSink, Pipeline
 from .wake import WakePolicy
 
 log = logging.getLogger(__name__)
+BROKER_START_TIMEOUT_S = 2.0  # replaying files: how long a broker may take to answer before we give up
 
 
 class _PublishClock:
@@ -43,7 +44,9 @@ class TimedDispatcher:
         start = time.perf_counter()
         result = self.dispatcher.dispatch(intents)
         end = time.perf_counter()
-        published = self.clock.last_publish if self.clock and self.clock.last_publish >= start else end
+        if self.clock is None:  # a dry run
+            return Dispatched(result.commands, result.messages, result.outcomes, dry_run=True)
+        published = self.clock.last_publish if self.clock.last_publish >= start else end
         return Dispatched(result.commands, result.messages, result.outcomes,
                           publish_ms=(published - start) * 1000 if result.messages else 0.0,
                           echo_ms=(end - start) * 1000)
@@ -112,16 +115,23 @@ def broker_hint(broker: Any) -> str:
             f"-p {broker.port} -t '#' -v")
 
 
-def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant") -> Any:
-    """The assistant's MQTT client. An absent broker is a warning, not an error: the voice loop starts
-    anyway and the client reconnects in the background (wrong credentials or TLS still stop us)."""
+def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant", required: bool = False) -> Any:
+    """The assistant's MQTT client. By default an absent broker is a warning, not an error: the voice loop
+    starts anyway and the client reconnects in the background (wrong credentials or TLS still stop us).
+    required=True: an absent broker is a BrokerError at once."""
     from .adapters.mqtt import MqttClient
 
+    if required:
+        return MqttClient(mqtt, connect_timeout_s=BROKER_START_TIMEOUT_S)
     return MqttClient(mqtt, required=False)
 
 
-def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str], None] = lambda s: None) -> Assistant:
-    """Load models and connect. mqtt=None is a dry run: messages are computed, never published."""
+def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str], None] = lambda s: None,
+          broker_required: bool = False) -> Assistant:
+    """Connect and load models. mqtt=None is a dry run: messages are computed, never published.
+    broker_required: a broker that refuses or does not resolve now is a BrokerError within about
+    BROKER_START_TIMEOUT_S, before any model loads (replaying files); otherwise (a service) it is one
+    warning and the client keeps trying. Either way a broker lost later is waited for (offline queue)."""
     from .adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
     from .adapters.silero_vad import SileroVad
     from .dispatcher import Dispatcher
@@ -129,18 +139,18 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     from .speech import build_recognizer, choose_engine
 
     registry = load_registry(settings.config_dir)
+    closers: list[Callable[[], None]] = []
+    clock = None
+    client = None
+    if mqtt is not None:
+        client = connect(mqtt, required=broker_required)
+        closers.append(client.close)
+        clock = _PublishClock(client)
     language = load_language(settings)
     scorer = OpenWakeWordScorer(resolve_wake_words(settings.wake.wake_words, settings.models_dir),
                                 settings.models_dir, settings.wake.warmup_ms)
     vad = SileroVad(settings.models_dir)
     recognizer = build_recognizer(settings, language)
     say(f"speech engine: {recognizer.name} ({choose_engine(settings)[1]})")
-    closers: list[Callable[[], None]] = []
-    clock = None
-    client = None
-    if mqtt is not None:
-        client = connect(mqtt)
-        closers.append(client.close)
-        clock = _PublishClock(client)
     dispatcher = Dispatcher(registry, mqtt or settings.mqtt, clock)
     return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers)

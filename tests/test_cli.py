@@ -74,7 +74,7 @@ def _help(capsys, command: str) -> str:
 
 def test_help_says_what_each_command_does_without_broker(capsys):
     demo = _help(capsys, "demo")
-    assert "default: an embedded broker in this process" in demo and "127.0.0.1:1883" not in demo
+    assert "default: a private Mosquitto on 127.0.0.1" in demo and "127.0.0.1:1883" not in demo
     assert "default: no broker, a dry run" in _help(capsys, "evaluate")
     assert "default from settings, 127.0.0.1:1883" in _help(capsys, "run")
 

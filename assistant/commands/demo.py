@@ -12,6 +12,7 @@ from pathlib import Path
 from . import settings_from, stop_on_sigterm
 from .devices import add_broker_args, broker_settings
 from ..audio import WavSource
+from ..errors import BrokerError
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "demo.wav"
 # A FYRTUR takes 33 s from open to closed; the demo's blinds move 8x faster, so the states printed at the
@@ -23,7 +24,8 @@ ARRIVAL_WAIT_S = 6.0
 def register(sub, common) -> None:
     p = sub.add_parser("demo", parents=[common], help="own broker + simulated devices + the voice loop",
                        epilog="Exit status 1 when a device change or answer did not happen (unreachable, refused, "
-                              "unconfirmed, failed); 'not understood' is not an error.")
+                              "unconfirmed, failed); 'not understood' is not an error. Exit status 2 when "
+                              "the broker cannot be reached at the start.")
     p.add_argument("file", nargs="?", default=str(SAMPLE), metavar="FILE", help="WAV to replay (default: bundled)")
     p.add_argument("--mic", action="store_true", help="listen to the microphone instead of the bundled WAV")
     p.add_argument("--input", metavar="N|NAME", help="microphone to use with --mic")
@@ -56,15 +58,19 @@ def run(args: argparse.Namespace) -> int:
             broker = start_own_broker(say=lambda line: print(line, file=sys.stderr, flush=True))
             mqtt = dataclasses.replace(settings.mqtt, host=broker.host, port=broker.port)
             print(broker_hint(broker), file=out, flush=True)
-        registry = None
-        if not args.no_simulator:
-            from ..devices.registry import load_registry
-            from ..sim.runner import Simulator
+        try:  # a broker missing now (--broker) is a setting to fix, not an outage to wait out
+            registry = None
+            if not args.no_simulator:
+                from ..devices.registry import load_registry
+                from ..sim.runner import Simulator
 
-            registry = load_registry(settings.config_dir)
-            simulator = Simulator(registry, mqtt, travel_percent_per_s=DEMO_BLIND_PERCENT_PER_S).start_thread()
-            print(f"simulated IKEA devices: {', '.join(d.spoken for d in registry.devices.values())}", file=out)
-        assistant = build(settings, mqtt, say=lambda s: print(s, file=out))
+                registry = load_registry(settings.config_dir)
+                simulator = Simulator(registry, mqtt, travel_percent_per_s=DEMO_BLIND_PERCENT_PER_S).start_thread()
+                print(f"simulated IKEA devices: {', '.join(d.spoken for d in registry.devices.values())}", file=out)
+            assistant = build(settings, mqtt, say=lambda s: print(s, file=out), broker_required=True)
+        except BrokerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         registry = assistant.registry
         before = assistant.dispatcher.device_states()
         emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)
