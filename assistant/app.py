@@ -15,6 +15,7 @@ from .pipeline import Dispatched, EventSink, Pipeline
 from .wake import WakePolicy
 
 log = logging.getLogger(__name__)
+BROKER_START_TIMEOUT_S = 2.0  # replaying files: how long a broker may take to answer before we give up
 
 
 class _PublishClock:
@@ -43,7 +44,9 @@ class TimedDispatcher:
         start = time.perf_counter()
         result = self.dispatcher.dispatch(intents)
         end = time.perf_counter()
-        published = self.clock.last_publish if self.clock and self.clock.last_publish >= start else end
+        if self.clock is None:  # a dry run
+            return Dispatched(result.commands, result.messages, result.outcomes, dry_run=True)
+        published = self.clock.last_publish if self.clock.last_publish >= start else end
         return Dispatched(result.commands, result.messages, result.outcomes,
                           publish_ms=(published - start) * 1000 if result.messages else 0.0,
                           echo_ms=(end - start) * 1000)
@@ -85,16 +88,50 @@ class Assistant:
                 log.debug("close failed: %s", exc)
 
 
-def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant") -> Any:
-    """The assistant's MQTT client. An absent broker is a warning, not an error: the voice loop starts
-    anyway and the client reconnects in the background (wrong credentials or TLS still stop us)."""
+def start_own_broker(say: Callable[[str], None] = lambda s: None) -> Any:
+    """The broker `demo` and `simulate --embedded` start for themselves, already listening on 127.0.0.1:
+    a private Mosquitto where its binary exists (the setup installs it), else the in-process amqtt broker,
+    and then `say` gets one line on what that one gets wrong. The result has host, port, kind and stop()."""
+    from .adapters import mosquitto
+
+    binary = mosquitto.find_binary()
+    if binary is not None:
+        broker = mosquitto.PrivateMosquitto(binary)
+        broker.start()
+        return broker
+    from .adapters.embedded_broker import EmbeddedBroker
+
+    broker = EmbeddedBroker()
+    broker.start()
+    say(f"note: no mosquitto here, so the built-in amqtt broker stands in: {broker.degraded}; "
+        "install the Debian package 'mosquitto' (scripts/setup.sh does) for a correct broker")
+    return broker
+
+
+def broker_hint(broker: Any) -> str:
+    """The first line a user sees: where the broker is, and how to watch it."""
+    where = f"{broker.host}:{broker.port}"
+    return (f"MQTT broker ({broker.kind}) on {where}; watch it with: mosquitto_sub -h {broker.host} "
+            f"-p {broker.port} -t '#' -v")
+
+
+def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant", required: bool = False) -> Any:
+    """The assistant's MQTT client. By default an absent broker is a warning, not an error: the voice loop
+    starts anyway and the client reconnects in the background (wrong credentials or TLS still stop us).
+    required=True: an absent broker is a BrokerError at once."""
     from .adapters.mqtt import MqttClient
 
+    if required:
+        return MqttClient(mqtt, connect_timeout_s=BROKER_START_TIMEOUT_S)
     return MqttClient(mqtt, required=False)
 
 
-def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str], None] = lambda s: None) -> Assistant:
-    """Load models and connect. mqtt=None is a dry run: messages are computed, never published."""
+def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str], None] = lambda s: None,
+          broker_required: bool = False) -> Assistant:
+    """Connect and load models. mqtt=None is a dry run: messages are computed, never published.
+    broker_required: a broker that refuses or does not resolve now is a BrokerError within about
+    BROKER_START_TIMEOUT_S, before any model loads (replaying files); otherwise (a service) it is one
+    warning and the client keeps trying. Either way a broker lost later is waited for (offline queue)."""
     from .adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
     from .adapters.silero_vad import SileroVad
     from .dispatcher import Dispatcher
@@ -102,19 +139,19 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     from .speech import build_recognizer, choose_engine
 
     registry = load_registry(settings.config_dir)
+    closers: list[Callable[[], None]] = []
+    clock = None
+    client = None
+    if mqtt is not None:
+        client = connect(mqtt, required=broker_required)
+        closers.append(client.close)
+        clock = _PublishClock(client)
     language = language_for(settings, registry.names())
     scorer = OpenWakeWordScorer(resolve_wake_words(settings.wake.wake_words, settings.models_dir),
                                 settings.models_dir, settings.wake.warmup_ms)
     vad = SileroVad(settings.models_dir)
     recognizer = build_recognizer(settings, language)
     say(f"speech engine: {recognizer.name} ({choose_engine(settings)[1]})")
-    closers: list[Callable[[], None]] = []
-    clock = None
-    client = None
-    if mqtt is not None:
-        client = connect(mqtt)
-        closers.append(client.close)
-        clock = _PublishClock(client)
     dispatcher = Dispatcher(registry, mqtt or settings.mqtt, clock)
     return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers)
 

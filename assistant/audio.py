@@ -135,40 +135,26 @@ class Resampler:
     """Any rate -> 16 kHz, fed in blocks of any size, with the same output as resampling it all at once.
 
     Resampling each block on its own would treat its edges as silence and put a dip at every block
-    boundary (a click every 80 ms from a 48 kHz sound card). Here each block is resampled together with
-    `margin` samples of its neighbours, enough to cover the filter, and trimmed, so the output is held
-    back by `margin` input samples (under 1 ms at 48 kHz, 10 ms at 44.1 kHz)."""
+    boundary (a click every 80 ms from a 48 kHz sound card). libsoxr's stream keeps its filter's state
+    from block to block, so the blocks join sample for sample into the whole-file conversion; the output
+    is held back by the filter's delay (about 12 ms) until the next block or `last`."""
 
     def __init__(self, rate: int):
         self.rate = rate
-        g = gcd(rate, SAMPLE_RATE)
-        self.up, self.down = SAMPLE_RATE // g, rate // g
-        # resample_poly's filter reaches 10 * max(up, down) taps either side at the upsampled rate
-        reach = 10 * max(self.up, self.down) // self.up + 2
-        self.margin = 0 if self.up == self.down else self.down * -(-reach // self.down)
-        self._held = np.zeros(self.margin, np.float32)  # before the start: silence, as for a whole file
+        self._stream = None
+        if rate != SAMPLE_RATE:
+            try:
+                import soxr
+            except ImportError:
+                raise AudioError(f"audio at {rate} Hz needs resampling to {SAMPLE_RATE} Hz, and the soxr package "
+                                 "is missing; run scripts/setup.sh") from None
+            self._stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
 
     def push(self, mono: np.ndarray, last: bool = False) -> np.ndarray:
         """float32 mono samples in; int16 16 kHz samples out (everything, once `last` is set)."""
-        if self.up == self.down:
+        if self._stream is None:
             return _to_int16(mono)
-        from scipy.signal import resample_poly
-
-        held = np.concatenate([self._held, mono.astype(np.float32)])
-        if last:
-            n = len(held) - self.margin
-            count = -(-n * self.up // self.down)
-            held = np.concatenate([held, np.zeros(self.margin, np.float32)])
-        else:
-            n = (len(held) - 2 * self.margin) // self.down * self.down
-            count = n * self.up // self.down
-        if n <= 0:
-            self._held = held
-            return np.zeros(0, np.int16)
-        first = self.margin * self.up // self.down
-        out = resample_poly(held, self.up, self.down)[first:first + count]
-        self._held = held[n:]
-        return _to_int16(out.astype(np.float32))
+        return _to_int16(self._stream.resample_chunk(np.ascontiguousarray(mono, np.float32), last=last))
 
 
 def wav_blocks(path: Path | str, block_s: float | None = None) -> Iterator[np.ndarray]:

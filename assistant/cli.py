@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from .errors import AssistantError
@@ -35,7 +36,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ReaderMayLeave:
+    """stdout for `assistant ... | head`: once the reader has gone, what is left to print goes nowhere
+    and the command runs to its end, so its exit status is the one it would have had alone."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone()
+
+    def _gone(self) -> None:
+        self.reader_gone = True
+        # what is still buffered would fail again when Python exits: point the descriptor at /dev/null
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _real_stdout() -> bool:
+    try:
+        sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured (tests) or replaced: leave it alone
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
+    if not _real_stdout():
+        return _main(argv)
+    stdout = sys.stdout
+    sys.stdout = _ReaderMayLeave(stdout)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -51,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+    except BrokenPipeError:  # stdout is guarded above; this is a pipe the command itself wrote to
+        print("error: the output pipe closed", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from .mqtt_codec import (CONNECTED_TOPIC, TopicKind, Topics, encode_command, par
                          parse_object, sync_topic)
 
 log = logging.getLogger(__name__)
+DRY_RUN_UNANSWERED = "not answered in a dry run (no device state is read)"
 
 SYNC_TIMEOUT_S = 2.0
 
@@ -269,8 +270,9 @@ class Dispatcher:
         if self.availability().get(query.device) is False:
             return DeviceOutcome(query.device, Outcome.UNREACHABLE, dict(state or {}), "availability offline")
         if not state:
-            outcome = Outcome.DRY_RUN if self.dry_run else Outcome.FAILED
-            return DeviceOutcome(query.device, outcome, {}, "no state reported yet")
+            if self.dry_run:  # a question changes nothing; a dry run has read no state to answer it from
+                return DeviceOutcome(query.device, Outcome.DRY_RUN, {}, DRY_RUN_UNANSWERED)
+            return DeviceOutcome(query.device, Outcome.FAILED, {}, "no state reported yet")
         key = "fan_state" if query.attribute == "state" and device.kind == DeviceKind.PURIFIER else query.attribute
         value = state.get(key)
         if value is None or (key == "brightness" and not isinstance(value, int)):

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -170,6 +171,8 @@ class Fetcher:
         self.try_urls = try_urls
         self._unpacked: dict[str, Path | None] = {}
         self._tmp = Path(tempfile.mkdtemp(prefix="assistant-models-"))
+        # hosts that did not answer during this fetch: said once, not tried again for the other files
+        self._unreachable: dict[str, str] = {}
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
@@ -185,8 +188,13 @@ class Fetcher:
             try:
                 candidate = get()
             except ModelError as exc:
-                self.say(f"  {entry.path}: {label}: {exc}")
                 problems.append(f"{label}: {exc}")
+                host = _url_host(label)
+                if host is None:
+                    self.say(f"  {entry.path}: {label}: {exc}")
+                elif host not in self._unreachable:
+                    self._unreachable[host] = str(exc)
+                    self.say(f"  {host}: {exc}; using the other sources for this and every other model")
                 continue
             if candidate is None:
                 continue
@@ -206,7 +214,7 @@ class Fetcher:
             yield f"mirror {self.mirror}", lambda: self._from_mirror(entry)
         for source in entry.sources:
             if source.startswith(("https://", "http://")):
-                if self.try_urls:
+                if self.try_urls and _url_host(source) not in self._unreachable:
                     yield source, lambda s=source: self._from_url(s, entry)
             elif source in self.manifest.packages:
                 pkg = self.manifest.packages[source]
@@ -306,6 +314,13 @@ class Fetcher:
         part = dest.with_suffix(dest.suffix + ".part")
         shutil.copyfile(candidate, part)
         os.replace(part, dest)  # atomic: a killed fetch never leaves a half file under the real name
+
+
+def _url_host(label: str) -> str | None:
+    """The host of a source that is a URL, else None."""
+    if not label.startswith(("https://", "http://")):
+        return None
+    return urllib.parse.urlsplit(label).hostname or label
 
 
 def fetch_models(names: list[str], models_dir: Path, mirror: Path | None = None, say: Callable[[str], None] = print,

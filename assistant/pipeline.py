@@ -42,6 +42,7 @@ class Dispatched:
     outcomes: tuple[DeviceOutcome, ...]
     publish_ms: float = 0.0  # wall time from dispatch start until the last message was handed to the broker
     echo_ms: float = 0.0  # wall time from dispatch start until every device answered (or timed out)
+    dry_run: bool = False  # nothing was published and no echo awaited: no publish_ms or echo_ms to report
 
 
 class Dispatcher(Protocol):
@@ -164,8 +165,9 @@ class Pipeline:
             self._emit("result", status="failed", detail=str(exc), timings_ms=timings)
             return Interaction(wake, utterance, transcript, intents, NotUnderstood(transcript.text, str(exc)),
                                timings_ms=timings)
-        timings["publish_ms"] = round(dispatched.publish_ms, 1)
-        timings["echo_ms"] = round(dispatched.echo_ms, 1)
+        if not dispatched.dry_run:
+            timings["publish_ms"] = round(dispatched.publish_ms, 1)
+            timings["echo_ms"] = round(dispatched.echo_ms, 1)
         hangover = timings.get("hangover_ms", 0.0)
         if early_into_ms is None:  # decoding starts when the hangover has run out
             ready = hangover + timings["transcribe_ms"]

@@ -37,8 +37,10 @@ def outcome_words(registry: Registry, interaction: Interaction) -> list[str]:
                 out.append(f"{name}: done ({state_text(o.state)}" + (f"; {o.detail})" if o.detail else ")"))
             case Outcome.ANSWERED:
                 out.append(f"{name}: {o.detail}")
-            case Outcome.DRY_RUN:
+            case Outcome.DRY_RUN if o.detail.startswith("via "):  # a command, with the target it goes to
                 out.append(f"{name}: would change (dry run)")
+            case Outcome.DRY_RUN:  # a question: nothing would change
+                out.append(f"{name}: {o.detail}")
             case _:
                 out.append(f"{name}: {o.outcome.value}" + (f" ({o.detail})" if o.detail else ""))
     return out

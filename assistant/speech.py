@@ -77,7 +77,11 @@ def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, s
 
 
 def _whisper_present(settings: Settings) -> bool:
-    return (settings.models_dir / WHISPER_MODEL / "model.bin").is_file()
+    # and its runtime: a lean install without the "neural" extra runs the grammar engine alone
+    import importlib.util
+
+    return (settings.models_dir / WHISPER_MODEL / "model.bin").is_file() \
+        and importlib.util.find_spec("faster_whisper") is not None
 
 
 def build_recognizer(settings: Settings, language, engine: str | None = None) -> Recognizer:

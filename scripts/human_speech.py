@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from scipy.signal import resample_poly
+try:
+    from scipy.signal import resample_poly
+except ImportError:  # not part of the demo's setup: the audio-making scripts have an extra of their own
+    raise SystemExit("human_speech: needs scipy (and, to make speech, the TTS voices): "
+                     ".venv/bin/pip install -e '.[fixtures]'") from None
 
 from voices import FLOOR_DBFS, SR, seed_of, to_int16
 

@@ -39,7 +39,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import butter, fftconvolve, lfilter, resample_poly
+try:
+    from scipy.signal import butter, fftconvolve, lfilter, resample_poly
+except ImportError:  # not part of the demo's setup: the audio-making scripts have an extra of their own
+    raise SystemExit("make_dev_audio: needs scipy (and, to make speech, the TTS voices): "
+                     ".venv/bin/pip install -e '.[fixtures]'") from None
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import voices as vx  # noqa: E402  (hibari/Piper loading, trimming, levelling, noise floor, clip layout)

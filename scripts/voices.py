@@ -16,7 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
+try:
+    from scipy.signal import resample_poly
+except ImportError:  # not part of the demo's setup: the audio-making scripts have an extra of their own
+    raise SystemExit("voices: needs scipy (and, to make speech, the TTS voices): "
+                     ".venv/bin/pip install -e '.[fixtures]'") from None
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant.levels import pink  # noqa: E402  (the one pink-noise generator)

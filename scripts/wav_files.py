@@ -7,7 +7,11 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
+try:
+    from scipy.signal import resample_poly
+except ImportError:  # not part of the demo's setup: the audio-making scripts have an extra of their own
+    raise SystemExit("wav_files: needs scipy (and, to make speech, the TTS voices): "
+                     ".venv/bin/pip install -e '.[fixtures]'") from None
 
 from voices import SR
 

@@ -74,7 +74,7 @@ def _help(capsys, command: str) -> str:
 
 def test_help_says_what_each_command_does_without_broker(capsys):
     demo = _help(capsys, "demo")
-    assert "default: an embedded broker in this process" in demo and "127.0.0.1:1883" not in demo
+    assert "default: a private Mosquitto on 127.0.0.1" in demo and "127.0.0.1:1883" not in demo
     assert "default: no broker, a dry run" in _help(capsys, "evaluate")
     assert "default from settings, 127.0.0.1:1883" in _help(capsys, "run")
 
@@ -206,9 +206,14 @@ def test_run_realtime_text_output_streams_each_turn_as_it_ends(monkeypatch):
 
 @pytest.mark.models
 def test_the_demo_runs_its_six_turns_and_the_blinds_arrive(capsys):
-    """The README's main command, end to end: embedded broker, simulated devices, the bundled recording."""
+    """The README's main command, end to end: its own broker, simulated devices, the bundled recording."""
+    from assistant.adapters.mosquitto import find_binary
+
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
+    # where to point mosquitto_sub or Home Assistant comes first; with the binary there it is a Mosquitto
+    kind = "mosquitto" if find_binary() else "amqtt"
+    assert out.startswith(f"MQTT broker ({kind}) on 127.0.0.1:")
     assert "\n6 turn(s). Device states before -> after:" in out
     assert "not understood" not in out and "timeout" not in out
     rows = [line[3:].split("  ", 1) for line in out.split("before -> after:\n")[1].splitlines() if "  ->  " in line]

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -331,9 +332,10 @@ def test_voice_loop_keeps_running_while_the_broker_is_killed_and_restarted(house
     assert simulator.bridge.states["kitchen_light"]["state"] == "OFF"
 
 
-def test_run_exits_1_when_a_change_did_not_happen(tmp_path, capsys):
-    """`assistant run` against a dead broker: the turn is reported failed per device, and scripts see it in
-    the exit status."""
+def test_run_exits_1_when_a_change_did_not_happen(mosquitto, tmp_path, capsys):
+    """`assistant run` against a broker with no bridge behind it: the turn is reported per device, and
+    scripts see it in the exit status. (A broker missing when `run` starts is exit 2:
+    tests/test_first_use.py.)"""
     import shutil
 
     from assistant.cli import main
@@ -342,11 +344,13 @@ def test_run_exits_1_when_a_change_did_not_happen(tmp_path, capsys):
     config = tmp_path / "config"
     shutil.copytree(DEFAULT_CONFIG_DIR, config)
     text = (config / "assistant.yaml").read_text()
-    (config / "assistant.yaml").write_text(re.sub(r"offline_queue_ms: \d+", "offline_queue_ms: 200", text))
-    wav = Path(__file__).parent / "fixtures" / "turns" / "activate_movie_night__joe.wav"
-    assert main(["run", "--config", str(config), "--broker", "127.0.0.1:1", str(wav)]) == 1
+    (config / "assistant.yaml").write_text(re.sub(r"echo_timeout_ms: \d+", "echo_timeout_ms: 200", text))
+    (config / "devices.yaml").write_text((config / "devices.yaml").read_text().replace(
+        "zigbee2mqtt", f"z2m_nobody_{uuid.uuid4().hex[:8]}"))  # a base topic no bridge answers on
+    wav = Path(__file__).parent / "fixtures" / "turns" / "turn_on_the_kitchen_light__joe.wav"
+    assert main(["run", "--config", str(config), "--broker", f"{mosquitto.host}:{mosquitto.port}", str(wav)]) == 1
     out, err = capsys.readouterr()
-    assert "failed (broker unavailable" in out and "did not happen" in err
+    assert "kitchen light: unreachable (no state echo" in out and "did not happen" in err
     assert main(["run", "--config", str(config), "--dry-run", str(wav)]) == 0
 
 

@@ -255,3 +255,23 @@ def test_a_mirror_with_wrong_bytes_is_refused_and_verify_names_the_file(tmp_path
     row = next(line for line in out.stdout.splitlines() if line.startswith("whisper-tiny-en/vocabulary.txt"))
     assert "DAMAGED (sha256 mismatch)" in row and "MIT" in row
     assert sha256_of(models / entry.path) != entry.sha256
+
+
+def test_an_unreachable_source_host_is_said_once_and_not_tried_again(tmp_path):
+    """Setup printed one 'unreachable' line per model for the same release host before the package source
+    worked: the host is named once, and the other files go straight to the next source."""
+    names = ["whisper-tiny-en/vocabulary.txt", "whisper-tiny-en/config.json"]
+    entries = {n: replace(MANIFEST.get(n), sources=(f"https://nosuch.invalid/{n}",)) for n in names}
+    said: list[str] = []
+    fetcher = Fetcher(replace(MANIFEST, models=entries), tmp_path / "models", say=said.append)
+    tried: list[str] = []
+    real = fetcher._from_url
+    fetcher._from_url = lambda url, entry: (tried.append(url), real(url, entry))[1]
+    try:
+        for entry in entries.values():
+            with pytest.raises(ModelError, match="could not fetch whisper-tiny-en"):
+                fetcher.fetch(entry)
+    finally:
+        fetcher.close()
+    assert len(tried) == 1
+    assert len(said) == 1 and said[0].startswith("  nosuch.invalid: unreachable (") and "other sources" in said[0]

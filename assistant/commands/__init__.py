@@ -16,6 +16,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None), getattr(args, "models", None))
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, `kill PID`) stops the command as Ctrl-C does, so its `finally` blocks run:
+    the broker it started is stopped and its files removed."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def report_bad_file(name: str, exc: Exception, as_json: bool, **extra: Any) -> None:
     """A file that cannot be used: one line on stderr, and with --json one {"file", "error"} line on stdout
     (plus `extra`, e.g. run's "event": "error"), so a reader of the JSON sees every file it asked for."""

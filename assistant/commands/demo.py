@@ -1,5 +1,5 @@
-"""`assistant demo`: the whole product in one process — embedded broker, simulated IKEA devices, and
-the voice loop over a bundled recording of spoken commands (or the microphone with --mic)."""
+"""`assistant demo`: the whole product in one command — its own broker (a private Mosquitto), simulated IKEA
+devices, and the voice loop over a bundled recording of spoken commands (or the microphone with --mic)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import json
 import sys
 from pathlib import Path
 
-from . import settings_from
+from . import settings_from, stop_on_sigterm
 from .devices import add_broker_args, broker_settings
 from ..audio import WavSource
+from ..errors import BrokerError
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "demo.wav"
 # A FYRTUR takes 33 s from open to closed; the demo's blinds move 8x faster, so the states printed at the
@@ -21,16 +22,17 @@ ARRIVAL_WAIT_S = 6.0
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("demo", parents=[common], help="embedded broker + simulated devices + the voice loop",
+    p = sub.add_parser("demo", parents=[common], help="own broker + simulated devices + the voice loop",
                        epilog="Exit status 1 when a device change or answer did not happen (unreachable, refused, "
-                              "unconfirmed, failed); 'not understood' is not an error.")
+                              "unconfirmed, failed); 'not understood' is not an error. Exit status 2 when "
+                              "the broker cannot be reached at the start.")
     p.add_argument("file", nargs="?", default=str(SAMPLE), metavar="FILE", help="WAV to replay (default: bundled)")
     p.add_argument("--mic", action="store_true", help="listen to the microphone instead of the bundled WAV")
     p.add_argument("--input", metavar="N|NAME", help="microphone to use with --mic")
     p.add_argument("--json", action="store_true", help="JSON-lines events instead of readable lines")
     p.add_argument("--no-simulator", action="store_true", help="with --broker: drive real devices, simulate none")
-    add_broker_args(p, "use this MQTT broker instead of the demo's own (default: an embedded broker in this "
-                       "process on 127.0.0.1, a free port; the settings' broker is not used)")
+    add_broker_args(p, "use this MQTT broker instead of the demo's own (default: a private Mosquitto on "
+                       "127.0.0.1, a free port, stopped with the demo; the settings' broker is not used)")
     p.set_defaults(func=run)
 
 
@@ -39,32 +41,36 @@ def run(args: argparse.Namespace) -> int:
     from ..present import state_text, turn_line
 
     if args.no_simulator and args.broker is None:
-        # the embedded broker reaches no real device: every turn would time out
+        # the demo's own broker reaches no real device: every turn would time out
         print("error: --no-simulator needs --broker HOST:PORT, the broker your devices are on (the demo's own "
               "broker has only the simulated ones); add --broker or leave out --no-simulator", file=sys.stderr)
         return 2
     settings = settings_from(args)
     broker = simulator = assistant = None
+    stop_on_sigterm()
     out = sys.stdout
     try:
         if args.broker is not None:
             mqtt = broker_settings(args, settings)
         else:
-            from ..adapters.embedded_broker import EmbeddedBroker
+            from ..app import broker_hint, start_own_broker
 
-            broker = EmbeddedBroker()
-            host, port = broker.start()
-            mqtt = dataclasses.replace(settings.mqtt, host=host, port=port)
-            print(f"embedded MQTT broker on {host}:{port}", file=out)
-        registry = None
-        if not args.no_simulator:
-            from ..devices.registry import load_registry
-            from ..sim.runner import Simulator
+            broker = start_own_broker(say=lambda line: print(line, file=sys.stderr, flush=True))
+            mqtt = dataclasses.replace(settings.mqtt, host=broker.host, port=broker.port)
+            print(broker_hint(broker), file=out, flush=True)
+        try:  # a broker missing now (--broker) is a setting to fix, not an outage to wait out
+            registry = None
+            if not args.no_simulator:
+                from ..devices.registry import load_registry
+                from ..sim.runner import Simulator
 
-            registry = load_registry(settings.config_dir)
-            simulator = Simulator(registry, mqtt, travel_percent_per_s=DEMO_BLIND_PERCENT_PER_S).start_thread()
-            print(f"simulated IKEA devices: {', '.join(d.spoken for d in registry.devices.values())}", file=out)
-        assistant = build(settings, mqtt, say=lambda s: print(s, file=out))
+                registry = load_registry(settings.config_dir)
+                simulator = Simulator(registry, mqtt, travel_percent_per_s=DEMO_BLIND_PERCENT_PER_S).start_thread()
+                print(f"simulated IKEA devices: {', '.join(d.spoken for d in registry.devices.values())}", file=out)
+            assistant = build(settings, mqtt, say=lambda s: print(s, file=out), broker_required=True)
+        except BrokerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         registry = assistant.registry
         before = assistant.dispatcher.device_states()
         emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)

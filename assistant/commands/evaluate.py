@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     for clip in rep["skipped_clips"]:
         say(f"error: {clip['error']}; clip skipped (the report counts it)")
     if args.report:
-        _write_report(Path(args.report), runs, rep, settings.wake.threshold)
+        _write_report(Path(args.report), runs, rep, settings.wake.threshold, say)
         say(f"report written to {args.report}/report.md")
     if args.json:
         print(json.dumps(rep, indent=2))
@@ -114,12 +114,19 @@ def run(args: argparse.Namespace) -> int:
     return 1 if rep["skipped_clips"] else 0
 
 
-def _write_report(folder: Path, runs, rep: dict, threshold: float) -> None:
+def _write_report(folder: Path, runs, rep: dict, threshold: float, say) -> None:
+    import importlib.util
+
     from ..evaluate import plots, summary
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        names = plots.write_all(runs, rep, threshold, folder)
+        names: list[str] = []
+        if importlib.util.find_spec("matplotlib") is None:  # an extra: the demo's setup leaves it out
+            say("note: no plots in the report: matplotlib is not installed "
+                "(.venv/bin/pip install -e '.[report]', or scripts/setup.sh --test)")
+        else:
+            names = plots.write_all(runs, rep, threshold, folder)
         (folder / "report.md").write_text(summary.markdown(rep, names), encoding="utf-8")
         (folder / "report.json").write_text(json.dumps(rep, indent=2) + "\n", encoding="utf-8")
         with open(folder / "clips.jsonl", "w", encoding="utf-8") as out:

@@ -9,6 +9,7 @@ import time
 
 from . import settings_from, wav_sources
 from .devices import add_broker_args, broker_settings
+from ..errors import BrokerError
 from ..messages import Interaction
 from ..config import SPEECH_ENGINES
 
@@ -16,7 +17,8 @@ from ..config import SPEECH_ENGINES
 def register(sub, common) -> None:
     p = sub.add_parser("run", parents=[common], help="replay WAV files through the full voice loop",
                        epilog="Exit status 1 when a file could not be read or a device change or answer did not "
-                              "happen (unreachable, refused, unconfirmed, failed); 'not understood' is not an error.")
+                              "happen (unreachable, refused, unconfirmed, failed); 'not understood' is not an error. "
+                              "Exit status 2 when the broker cannot be reached at the start.")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="JSON-lines events for every stage of every turn")
     target = p.add_mutually_exclusive_group()  # a dry run publishes nowhere, so a broker would be ignored
@@ -46,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
         wake={"wake_words": tuple(args.wake_word) if args.wake_word else None},
         speech={"engine": args.engine})
     mqtt = None if args.dry_run else broker_settings(args, settings)
-    assistant = build(settings, mqtt, say=lambda s: print(s, file=sys.stderr))
+    try:  # a broker missing now is a setting to fix, not an outage to wait out
+        assistant = build(settings, mqtt, say=lambda s: print(s, file=sys.stderr), broker_required=True)
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     emit = (lambda e: print(json.dumps(e), flush=True)) if args.json else (lambda e: None)
 
     def show(turn: Interaction) -> None:

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from . import settings_from
+from . import settings_from, stop_on_sigterm
 from .devices import add_broker_args, broker_settings
 from ..errors import BrokerError
 
 # The MQTT client's own hint suggests 'assistant demo', which brings its own simulator: no help to someone
 # who wants this bridge for their own assistant.
 _UNREACHABLE_HINT = ("start Mosquitto there (scripts/setup.sh installs it; config/mosquitto/ has an example "
-                     "configuration) or pass --broker HOST:PORT; --embedded runs a broker inside this process")
+                     "configuration) or pass --broker HOST:PORT; --embedded starts a broker of its own")
 
 
 def register(sub, common) -> None:
     p = sub.add_parser("simulate", parents=[common], help="run a simulated Zigbee2MQTT bridge for the registry")
     where = p.add_mutually_exclusive_group()  # --embedded starts its own broker: a --broker would be ignored
     where.add_argument("--embedded", action="store_true",
-                       help="start an in-process broker on 127.0.0.1 (a free port) instead of using --broker")
+                       help="start a broker of its own on 127.0.0.1, a free port (a private Mosquitto; the "
+                            "in-process amqtt broker where there is none) instead of using --broker")
     add_broker_args(p, broker_group=where)
     p.add_argument("--unreachable", metavar="DEVICE", action="append", default=[],
                    help="start with this device off the network (repeatable); at run time publish "
@@ -39,12 +40,16 @@ def run(args: argparse.Namespace) -> int:
     broker = None
     if args.embedded:
         import dataclasses
-        from ..adapters.embedded_broker import EmbeddedBroker
+        import sys
 
-        broker = EmbeddedBroker()
-        host, port = broker.start()
-        mqtt = dataclasses.replace(mqtt, host=host, port=port, username=None, password=None, tls_ca=None)
+        from ..app import broker_hint, start_own_broker
+
+        broker = start_own_broker(say=lambda line: print(line, file=sys.stderr, flush=True))
+        mqtt = dataclasses.replace(mqtt, host=broker.host, port=broker.port, username=None, password=None,
+                                   tls_ca=None)
+        print(broker_hint(broker), flush=True)
     simulator = Simulator(registry, mqtt, args.unreachable)
+    stop_on_sigterm()
     try:
         try:
             simulator.start(wait_for_broker_s=max(0.0, args.wait_for_broker))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from typing import Iterable
 
 from . import settings_from, wav_sources
@@ -28,18 +27,13 @@ def register(sub, common) -> None:
 
 
 def detect(frames: Iterable[AudioFrame], scorer: OpenWakeWordScorer, policy: WakePolicy) -> list[WakeDetected]:
-    """Run frames through scorer and policy; each detection carries the peak score of its activation."""
+    """Run frames through scorer and policy: the detections exactly as `run` and `listen` get them, each
+    with the score it fired on (the peak of its run of frames over the threshold)."""
     found: list[WakeDetected] = []
     for frame in frames:
-        scores = scorer.score(frame)
-        hit = policy.feed(scores, level_dbfs(frame.pcm))
+        hit = policy.feed(scorer.score(frame), level_dbfs(frame.pcm))
         if hit is not None:
             found.append(hit)
-        elif found and scores.end_ms - found[-1].time_ms <= policy.settings.refractory_ms:
-            last = found[-1]
-            peak = scores.scores.get(last.wake_word, 0.0)
-            if peak > last.score:
-                found[-1] = replace(last, score=peak)
     return found
 
 
