@@ -101,3 +101,18 @@ def test_the_fuzzy_guess_never_turns_a_question_or_a_story_into_a_change(languag
         return
     for intent in found:
         assert intent.name == "HassGetState" or intent.slots.get("brightness") == 40, intent
+
+
+@pytest.mark.parametrize("text, want", [
+    ("I need the blinds closed, the sun's in my eyes", [("HassTurnOff", {"name": "living_room_blinds"})]),
+    ("no wait, never mind", [("HassNevermind", {})]),
+])
+def test_a_reason_or_a_calling_off_beside_the_words(language, text, want):
+    found = match(language, text)
+    assert [(i.name, dict(i.slots)) for i in found] == want
+
+
+@pytest.mark.parametrize("text", ["turn on the desk lamp, no wait", "the desk lamp on, actually the kitchen light",
+                                  "turn off the kitchen light, or the desk lamp", "lights up in the kitchen"])
+def test_a_clause_that_turns_the_command_around_is_no_reason(language, text):
+    assert isinstance(match(language, text), NotUnderstood)

@@ -147,3 +147,16 @@ def test_transcribe_and_run_json_name_each_engines_transcript(fused):
     heard = [e for e in heard if e.get("event") == "transcript"]
     assert len(heard) == 6 and all([e["engine"] for e in h["engines"]] == ["pocketsphinx", "whisper"]
                                    for h in heard), out.stderr[-500:]
+
+
+def test_a_command_read_by_its_parts_does_not_overrule_a_different_grammar_command(understand):
+    """Whisper dropped a syllable ("make the desk lamp warm") that the grammar heard ("... warmer"): the read
+    command (confidence under contested_min) against a different grammar command is no decision."""
+    heard = "Make the desk lamp warm."
+    assert FusionRule().match_min <= understand(heard)[0].confidence < FusionRule().contested_min
+    chosen, how = decide(_g("make the desk lamp warmer"), _n(heard, 0.9), understand)
+    assert how == "reject" and chosen.rejected
+    # alone (the grammar heard nothing) it is acted on
+    chosen, how = decide(_g(""), _n(heard, 0.9), understand)
+    assert how == "neural" and _acts(chosen, understand) == [("HassLightSet", {"name": "desk_lamp",
+                                                                              "color_temp_kelvin": 2700})]
