@@ -433,6 +433,7 @@ def planned(intents: list[dict], dispatcher) -> list[dict]:
 
 def build(name: str, out: Path, wheel: Path | None, seed: int) -> list[dict]:
     from assistant.config import load_settings
+    from assistant.devices.registry import load_registry
     from assistant.dispatcher import Dispatcher
     from assistant.app import load_language
     from assistant.intents.matcher import match

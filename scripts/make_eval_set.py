@@ -255,6 +255,7 @@ def build() -> list[dict]:
 def check_labels() -> int:
     """Hand labels vs the matcher and a dry-run dispatcher, on the text alone. Reports, never rewrites."""
     from assistant.config import load_settings
+    from assistant.devices.registry import load_registry
     from assistant.dispatcher import Dispatcher
     from assistant.app import load_language
     from assistant.intents.matcher import match

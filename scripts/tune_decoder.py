@@ -34,7 +34,6 @@ from assistant.config import load_settings  # noqa: E402
 from assistant.evaluate.noise import mix  # noqa: E402
 from assistant.intents.grammar import grammar_for  # noqa: E402
 from assistant.app import load_language  # noqa: E402
-from assistant.app import load_language
 
 DEV_ESPEAK = {"espeak-en-gb-x-gbclan-165": ("en-gb-x-gbclan", 165), "espeak-en-029-160": ("en-029", 160),
               "espeak-en-us-nyc-170": ("en-us-nyc", 170), "espeak-en-gb-x-gbcwmd-160": ("en-gb-x-gbcwmd", 160),

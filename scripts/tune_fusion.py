@@ -119,6 +119,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from assistant.config import load_settings
+    from assistant.devices.registry import load_registry
     from assistant.dispatcher import Dispatcher
     from assistant.fusion import FusionRule, decide
     from assistant.intents import match

@@ -35,7 +35,6 @@ from assistant.evaluate.noise import mix  # noqa: E402
 from assistant.intents import match  # noqa: E402
 from assistant.intents.grammar import grammar_for  # noqa: E402
 from assistant.app import load_language  # noqa: E402
-from assistant.app import load_language
 from assistant.messages import NotUnderstood  # noqa: E402
 
 PAUSES_S = (0.1, 0.2, 0.3, 0.45, 0.6)  # between the wake word and the command: one breath to a pause
