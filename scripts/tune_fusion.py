@@ -72,7 +72,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     return rows
 
 
-def _score(rows: list[dict], choose, language, dispatcher, area) -> dict:
+def _score(rows: list[dict], choose, language, dispatcher, area, show=None) -> dict:
     from assistant.intents import match
     from assistant.messages import NotUnderstood
 
@@ -92,6 +92,8 @@ def _score(rows: list[dict], choose, language, dispatcher, area) -> dict:
                 continue
         got = sorted(json.dumps(m, sort_keys=True) for m in published)
         want = sorted(json.dumps((m["topic"], m["payload"]), sort_keys=True) for m in row["messages"])
+        if show is not None:
+            show(row, "right" if got == want else "wrong" if got else "none")
         if row["kind"] == "command" and row["messages"]:
             commands += 1
             if got == want:
@@ -116,6 +118,7 @@ def main() -> int:
     parser.add_argument("--snr", type=float, default=None, help="mix pink noise in at this SNR (dB)")
     parser.add_argument("--grid", action="store_true", help="try a grid of rules (tuning sets only)")
     parser.add_argument("--area", default=None)
+    parser.add_argument("--show", action="store_true", help="each clip's outcome with the chosen rule")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from assistant.config import load_settings
@@ -153,6 +156,9 @@ def main() -> int:
     }
     for name, choose in engines.items():
         print(f"{name:24} {_score(rows, choose, language, dispatcher, args.area)}")
+    if args.show:
+        _score(rows, engines["fused (chosen rule)"], language, dispatcher, args.area,
+               lambda row, outcome: print(outcome, row["file"], [(n["text"], g["text"]) for g, n in row["pairs"]]))
     cpu = [sum(p["cpu_s"] for p in pair) for row in rows for pair in row["pairs"]]
     if cpu:
         print(f"CPU-s per decoded utterance (both engines): median {np.median(cpu):.3f}, p95 "

@@ -116,3 +116,24 @@ def test_a_reason_or_a_calling_off_beside_the_words(language, text, want):
                                   "turn off the kitchen light, or the desk lamp", "lights up in the kitchen"])
 def test_a_clause_that_turns_the_command_around_is_no_reason(language, text):
     assert isinstance(match(language, text), NotUnderstood)
+
+
+@pytest.mark.parametrize("text, want", [
+    ("turn on the kitchen light and set to 60 percent",
+     [("HassTurnOn", {"name": "kitchen_light"}), ("HassLightSet", {"name": "kitchen_light", "brightness": 60})]),
+    ("dim the desk lamp by 20", [("HassLightSet", {"name": "desk_lamp", "brightness_step": -20})]),
+    ("make it a bit brighter in the living room",
+     [("HassLightSet", {"area": "living room", "domain": "light", "brightness_step": 10})]),
+])
+def test_parts_joined_by_and_a_step_by_a_number_and_the_room_as_it(registry, text, want):
+    assert _read(registry, text) == want
+
+
+@pytest.mark.parametrize("text", [
+    "she painted the living room blue",  # a story: its subject and verb are no stray words before a command
+    "right in the living room lamp by 30 percent",  # by 30 more, or less?
+    "right on the kitchen light a little",  # a little of what?
+    "office make it a bit brighter in the living room",  # two rooms: one is the recognizer's echo
+])
+def test_a_transcript_that_only_looks_like_a_command_changes_nothing(language, text):
+    assert isinstance(match(language, text), NotUnderstood)

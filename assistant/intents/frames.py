@@ -36,6 +36,7 @@ class _Said:
     numbers: list[int] = field(default_factory=list)
     switch: bool = False
     turned: bool = False  # a verb that moves a level: "turn it up", "crank it down"
+    by_number: bool = False  # "by 20 percent": the number is a step, not a level
 
 
 def _number(tokens: list[str], i: int) -> tuple[int, int] | None:
@@ -86,6 +87,7 @@ def _parse(registry, words: str) -> _Said:
             i += len(phrase[0])
         elif number is not None:
             said.numbers.append(number[0])
+            said.by_number = said.by_number or (i > 0 and tokens[i - 1] == "by")
             i = number[1]
         elif tokens[i] in KINDS:
             said.targets.append(("kind", KINDS[tokens[i]]))
@@ -110,22 +112,65 @@ def read(registry, words: str, area: str | None, colors: frozenset[str] = COLORS
         return None
     if tokens[-1] in UNFINISHED and tokens[0] not in QUERY_START:
         return None  # "turn on the kitchen light and ...", "set the lamp to ...": cut off before the end
-    # "neutral white" is a white, not the colour white
-    colors_said = [t for i, t in enumerate(tokens) if t in colors and not (t == "white" and i and tokens[i - 1] in WHITES)]
-    if colors_said:
-        words = " ".join(t for t in tokens if t not in colors_said)
-    said = _parse(registry, words)
     if tokens[0] in QUERY_START:
-        return _query(registry, said, area, words)
-    if said.unknown:
-        return None
-    if "nevermind" in said.cues:
-        return (Intent("HassNevermind", {}, words, "own", CONFIDENCE),) if not said.targets and len(said.cues) == 1 \
-            else None
-    targets = _targets(registry, said, area)
-    if not targets:
-        return None
-    action = _action(said, colors_said, {kind for _, kind in targets})
+        colors_said, said = _colored(registry, words, colors)
+        return None if colors_said else _query(registry, said, area, words)
+    # "X and Y": each part an action, a target, or both. A part with no target acts on the targets before it
+    # ("turn on the kitchen light and set to 60 percent"); targets with no action take the next one ("the
+    # desk lamp and the kitchen light off").
+    intents: list[Intent] = []
+    pending: list[tuple[dict, str]] = []
+    last: list[tuple[dict, str]] = []
+    for part in words.split(" and "):
+        colors_said, said = _colored(registry, part, colors)
+        if said.unknown and set(said.unknown) == {"it"} and said.targets and \
+                all(kind in ("area", "floor") for kind, _ in said.targets):
+            said.unknown = []  # "make it brighter in the living room": "it" is the room
+        if said.unknown or not part.strip():
+            return None
+        if "nevermind" in said.cues:
+            if said.targets or len(said.cues) != 1 or " and " in words:
+                return None
+            return (Intent("HassNevermind", {}, words, "own", CONFIDENCE),)
+        targets = _targets(registry, said, area) if said.targets or "here" in said.cues else []
+        if said.targets and not targets:
+            return None
+        scenes_only = bool(targets) and all(kind == "scene" for _, kind in targets)
+        if not said.cues and not colors_said and not said.numbers and not scenes_only:
+            if not targets or all(kind in ("area", "floor") for kind, _ in said.targets):
+                return None  # a room's name alone is more often a recognizer's echo of its prompt than a target
+            pending += targets
+            continue
+        targets = pending + (targets or last)
+        pending = []
+        if not targets:
+            return None
+        found = _intents(said, colors_said, targets, part)
+        if found is None:
+            return None
+        intents += found
+        last = targets
+    if pending:
+        if not intents:
+            return None
+        name, slots = intents[-1].name, {k: v for k, v in intents[-1].slots.items() if k not in _TARGET_KEYS}
+        intents += [Intent(name, {**t, **slots}, words, "own", CONFIDENCE) for t, kind in pending
+                    if kind == "scene" or _fits(name, slots, kind)]
+    return tuple(intents) or None
+
+
+_TARGET_KEYS = ("name", "group", "area", "domain", "scene")
+
+
+def _colored(registry, words: str, colors: frozenset[str]) -> tuple[list[str], _Said]:
+    """The colours said (not the white of "neutral white") and what the rest of the words say."""
+    tokens = words.split()
+    said_colors = [t for i, t in enumerate(tokens) if t in colors and not (t == "white" and i and tokens[i - 1] in WHITES)]
+    return said_colors, _parse(registry, " ".join(t for t in tokens if t not in said_colors))
+
+
+def _intents(said: _Said, colors: list[str], targets: list[tuple[dict, str]], words: str) -> list[Intent] | None:
+    action = _action(said, colors, {kind for _, kind in targets})
     if action is None:
         return None
     name, slots = action
@@ -137,7 +182,7 @@ def read(registry, words: str, area: str | None, colors: frozenset[str] = COLORS
         elif not _fits(name, slots, kind):
             return None
         intents.append(Intent(name, {**target, **slots}, words, "own", CONFIDENCE))
-    return tuple(intents)
+    return intents
 
 
 def _calls_off(words: str) -> bool:
@@ -157,6 +202,8 @@ def _targets(registry, said: _Said, area: str | None) -> list[tuple[dict, str]]:
     """(slots, kind) per target; empty when the targets are unclear ("the lights" with no room known)."""
     found: list[tuple[dict, str]] = []
     areas = [v for k, v in said.targets if k == "area"]
+    if len(areas) > 1:
+        return []  # two rooms with no "and" between them: one is an echo ("office, ... in the living room")
     floors = [v for k, v in said.targets if k == "floor"]
     kinds = {v for k, v in said.targets if k == "kind"}
     if "here" in said.cues:
@@ -217,7 +264,7 @@ def _action(said: _Said, colors: list[str], kinds: set[str]) -> tuple[str, dict]
         family.add("color")
     if "kelvin" in cues or "ct_step" in cues or "kelvin_word" in cues:
         family.add("ct")
-    if "level" in cues or "mode" in cues or number is not None:
+    if "level" in cues or "mode" in cues or (number is not None and not said.by_number):
         family.add("level")
     if "step" in cues:
         family.add("step")
@@ -231,6 +278,10 @@ def _action(said: _Said, colors: list[str], kinds: set[str]) -> tuple[str, dict]
         family.add("step")
     if not family and "on" in cues:
         family.add("on")
+    if ("small" in cues or "big" in cues) and not family & {"step", "ct"} and not ("up" in cues or "down" in cues):
+        return None  # "on a little": a little of what?
+    if said.by_number and not ("step" in family or (not family and ("up" in cues or "down" in cues))):
+        return None  # "lamp by 30 percent": by 30 more, or less?
     if not family and not cues and kinds == {"scene"}:
         family.add("on")  # "can we have movie night"
     if "open" in cues and "level" in family and kinds == {"cover"}:
@@ -256,7 +307,9 @@ def _action(said: _Said, colors: list[str], kinds: set[str]) -> tuple[str, dict]
             return ("HassTurnOn", {}) if sign > 0 else ("HassTurnOff", {})
         if "step" not in cues and not said.turned and "small" not in cues and "big" not in cues:
             return None  # "lights up in the kitchen": on, or brighter? Asking beats guessing
-        size = 10 if "small" in cues else 25
+        size = number if said.by_number and number is not None else 10 if "small" in cues else 25
+        if not 1 <= size <= 100:
+            return None
         return "HassLightSet", {"brightness_step": sign * size}
     if what == "cover":
         return ("HassTurnOn", {}) if "open" in cues else ("HassTurnOff", {})

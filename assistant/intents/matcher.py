@@ -35,7 +35,11 @@ MAX_PARTS = 5
 MIN_NAME_SIMILARITY = 0.8
 LEADING_WORD_CONFIDENCE = 0.9  # a command matched word for word once a stray word or two before it is left out
 SNAP_MARGIN = 0.1  # a second name this close that also fits makes the snap ambiguous: not understood
-_HERE = "\x00here"  # a stand-in area: does the sentence need one?
+_HERE = "\x00here"
+# What a recognizer writes before a command that is no part of it: echoes of the wake word, of its prompt,
+# and sounds (the home's own names are allowed too: "office, set the purifier to max").
+_STRAY = frozenset("""this that just so and the a oh um uh ah yeah yes ok okay right now then hey alright well
+jarvis travis harvey alexa mycroft rhasspy hi hello""".split())  # a stand-in area: does the sentence need one?
 _FILLER_TARGET = re.compile(r"^(?:(?:also|and|too|then)\s+)*(?:the|my|our)?\s*(.+?)(?:\s+(?:too|also|as well))?$")
 
 __all__ = ["MAX_PARTS", "match", "normalize"]
@@ -310,10 +314,12 @@ def _snapped(language: Language, words: str, area: str | None) -> tuple[Intent, 
     tokens = words.split()
     if tokens[0] in QUESTION_WORDS:
         return None  # a question is never guessed into a command
+    name_words = {w for n in _names(language) for w in n.split()}
     for drop in (1, 2):
         # A word or two before the command that belongs to no sentence: a recognizer's echo of the wake word
-        # or of its prompt ("office, set the purifier to max", "this switch everything off")
-        if len(tokens) > drop + 2:
+        # or of its prompt ("office, set the purifier to max", "this switch everything off"). Never a
+        # subject and its verb: "she painted | the living room blue" is a story, not a command.
+        if len(tokens) > drop + 2 and all(t in _STRAY or t in name_words for t in tokens[:drop]):
             found = _match_pieces(language, tuple(" ".join(tokens[drop:]).split(" and ")), area)
             if found:
                 return tuple(replace(i, confidence=min(i.confidence, LEADING_WORD_CONFIDENCE)) for i in found)
