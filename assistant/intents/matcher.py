@@ -116,10 +116,14 @@ def _match_words(language: Language, text: str, words: str, area: str | None) ->
     if intents is None:
         intents = _snapped(language, words, area)
     if intents is None:
+        # Read by its parts before a refusal is looked for: it takes only exact names with every word
+        # accounted for, so it cannot read a request for something else (a timer, "the lights" with no
+        # room known), and it is cheap where the refusal's search is not.
+        intents = _read(language, words, pieces, area)
+    if intents is None:
         refused = _refused(language, words, area)
         if refused is not None:
             return NotUnderstood(text, refused.reason, refused.out_of_domain, refused.needs_area)
-        intents = _read(language, words, pieces, area)
     if intents is None:
         intents = _guessed(language, words, pieces, area)
     if intents is None:
