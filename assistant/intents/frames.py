@@ -248,9 +248,7 @@ def _targets(registry, said: _Said, area: str | None) -> list[tuple[dict, str]]:
             if len(devices) != 1:
                 return []
             found.append(({"name": devices[0].name}, kind))
-    elif kind is not None and kind != "light":
-        pass  # "the purifier fan": the kind word only repeats the name
-    return found
+    return found  # a kind word beside a name ("the purifier fan") only repeats it
 
 
 def _action(said: _Said, colors: list[str], kinds: set[str]) -> tuple[str, dict] | None:
