@@ -137,3 +137,15 @@ def test_parts_joined_by_and_a_step_by_a_number_and_the_room_as_it(registry, tex
 ])
 def test_a_transcript_that_only_looks_like_a_command_changes_nothing(language, text):
     assert isinstance(match(language, text), NotUnderstood)
+
+
+@pytest.mark.parametrize("text", [
+    "set the bedroom lights to 30 percent",  # was snapped to the "bedroom blind" of the other home: the blind moved
+    "put the kitchen lighting on",  # was snapped to the "kitchen ceiling"
+    "make the lamp purple",  # was snapped to the "kitchen lamp"
+])
+def test_a_word_for_a_kind_of_thing_or_a_verb_is_never_snapped_into_a_name(language, text):
+    from assistant.intents.forgiving import near_names
+    from assistant.intents.matcher import _names
+
+    assert [n for _, n, _ in near_names(text, _names(language), 0.7)] == []

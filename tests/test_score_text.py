@@ -174,3 +174,18 @@ def test_out_of_domain_is_recognised_from_a_flag_or_a_named_category():
     rows = score_text.score_unlabelled(run, [{"text": t, "split": "tune"} for t in "abcde"])
     s = score_text.summarize_unlabelled(rows)
     assert (s["lines"], s["acted"], s["recognised_ood"]) == (5, 1, 2)
+
+
+def test_one_intent_for_a_rooms_devices_equals_one_per_device_but_not_other_devices():
+    rooms = {"living room": {"patio_blind", "side_blind"}, "bedroom": {"bedroom_blind"}}
+
+    def resolve(name, slots):
+        if "name" in slots:
+            return frozenset({slots["name"]})
+        return frozenset(rooms.get(slots.get("area"), ())) or None
+
+    each = [E("HassTurnOff", name="patio_blind"), E("HassTurnOff", name="side_blind")]
+    assert judge(each, (I("HassTurnOff", area="living room", domain="cover"),), resolve=resolve) == "right"
+    assert judge(each, (I("HassTurnOff", area="bedroom", domain="cover"),), resolve=resolve) == "wrong"
+    assert judge(each, (I("HassTurnOn", area="living room", domain="cover"),), resolve=resolve) == "wrong"
+    assert judge(each, (I("HassTurnOff", area="living room", domain="cover"),)) == "wrong"  # no registry: unequal

@@ -123,6 +123,14 @@ oven fridge stove kettle toaster door doors window windows lock alarm speaker mu
 dishwasher washing dryer boiler thermostat camera doorbell vacuum sprinkler pool upstairs downstairs floor""".split())
 
 
+# Words for a kind of thing rather than its name; near misses never swap one of these away.
+KIND_WORDS = frozenset("""light lights lamp lamps lighting bulb bulbs blind blinds shade shades curtain curtains
+fan fans plug plugs socket sockets outlet outlets switch switches""".split())
+_ARTICLES = frozenset({"the", "a", "an", "my", "our", "that", "this", "all", "every"})
+_NOT_IN_A_NAME = _ARTICLES | frozenset("""make turn set switch put dim open close raise lower start stop on off to
+in of and it is are""".split())
+
+
 def near_names(words: str, names: Iterable[str], min_similarity: float,
                max_words: int = 4) -> list[tuple[float, str, str]]:
     """(similarity, name, sentence) for each run of words that is close to (but not) a name, with the run
@@ -138,6 +146,10 @@ def near_names(words: str, names: Iterable[str], min_similarity: float,
                 continue
             if said in names:
                 continue  # a name already: never swapped for another
+            if all(w in KIND_WORDS or w in _ARTICLES for w in tokens[start:end]):
+                continue  # "the lamp" names no lamp: where there are several, asking beats guessing
+            if {tokens[start], tokens[end - 1]} & _NOT_IN_A_NAME:
+                continue  # "make the lamp" is not the "kitchen lamp": a name does not begin with "make"
             if any(w in OTHER_THINGS and not any(w in n.split() for n in names) for w in tokens[start:end]):
                 continue
             for name in names:
@@ -147,6 +159,10 @@ def near_names(words: str, names: Iterable[str], min_similarity: float,
                 # a word that is a name of its own stays itself: "upstairs lights" is no near miss of
                 # "downstairs lights" where "upstairs" is a floor
                 if any(w in single and w not in name.split() for w in tokens[start:end]):
+                    continue
+                # nor a word for a kind of thing: "bedroom lights" is the room's lights, not "bedroom blind";
+                # "kitchen lighting" is not the "kitchen ceiling"
+                if any(w in KIND_WORDS and w not in name.split() for w in tokens[start:end]):
                     continue
                 score = similarity(said, name)
                 if score >= min_similarity:

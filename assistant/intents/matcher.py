@@ -364,7 +364,9 @@ def _read(language: Language, words: str, pieces: tuple[str, ...],
 
     def one(lang: Language, run: str, where: str | None):
         found = _strict(lang, run, where)
-        return found if found is not None else read(lang.home, run, where)
+        if isinstance(found, tuple):
+            return found
+        return read(lang.home, run, where) or found  # "close the blind": the one blind here, not "which room?"
 
     return _match_pieces(language, pieces, area, one)
 
