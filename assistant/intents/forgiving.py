@@ -128,7 +128,7 @@ KIND_WORDS = frozenset("""light lights lamp lamps lighting bulb bulbs blind blin
 fan fans plug plugs socket sockets outlet outlets switch switches""".split())
 _ARTICLES = frozenset({"the", "a", "an", "my", "our", "that", "this", "all", "every"})
 _NOT_IN_A_NAME = _ARTICLES | frozenset("""make turn set switch put dim open close raise lower start stop on off to
-in of and it is are""".split())
+in of and it is are by at for with from up down""".split())
 
 
 def near_names(words: str, names: Iterable[str], min_similarity: float,
@@ -150,6 +150,8 @@ def near_names(words: str, names: Iterable[str], min_similarity: float,
                 continue  # "the lamp" names no lamp: where there are several, asking beats guessing
             if {tokens[start], tokens[end - 1]} & _NOT_IN_A_NAME:
                 continue  # "make the lamp" is not the "kitchen lamp": a name does not begin with "make"
+            if any(" " in n and f" {n} " in f" {said} " for n in names):
+                continue  # "living room lamp by": the name is said already; the word beside it is another word
             if any(w in OTHER_THINGS and not any(w in n.split() for n in names) for w in tokens[start:end]):
                 continue
             for name in names:

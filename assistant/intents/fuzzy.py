@@ -39,8 +39,9 @@ def fuzzy_match(language: Language, words: str, area: str | None) -> tuple[Inten
     tokens = set(words.split())
     if set(words.split()[:3]) & QUESTION_WORDS or tokens & _NOT_A_COMMAND:
         return None  # "excuse me, is the desk lamp on": a question is never guessed into a command
-    if tokens & {"minus", "plus", "up", "down"}:
-        return None  # signs and directions are what n-grams blur: "minus 5" is not 5, "up" not "on"
+    if tokens & {"minus", "plus", "up", "down", "by"}:
+        return None  # signs, directions and steps are what n-grams blur: "minus 5" is not 5, "up" not "on",
+        # "lamp by 20" is not "lamp to 20"
     matcher = _matcher(language)
     if matcher is None:
         return None

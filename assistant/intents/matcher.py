@@ -102,6 +102,9 @@ def _with_a_reason(language: Language, text: str, area: str | None) -> tuple[Int
     return tuple(replace(i, confidence=min(i.confidence, REASON_CONFIDENCE)) for i in found[0])
 
 
+_BY_NUMBER = re.compile(r"\bby (?:\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                        r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+                        r"seventy|eighty|ninety|a hundred|hundred)")
 _PAUSE = re.compile(r"\s*[,;](?!\d{3}\b)\s*|\s+then\s+", re.IGNORECASE)  # not the comma of "2,700"
 
 
@@ -281,6 +284,9 @@ def _cached_strict(language: Language, words: str, area: str | None) -> tuple[In
     if found is not None:
         done = translate(found.intent.name, {n: e.value for n, e in found.entities.items()}, language.home,
                          words)
+        if isinstance(done, tuple) and _BY_NUMBER.search(words) and \
+                any("brightness" in i.slots or "position" in i.slots for i in done):
+            return None  # HA reads "the lamp by 20" as brightness 20; "by" asks for a step (our sentences)
         return done if isinstance(done, tuple) else _Refused(done)
     if area is None and _recognize(ha.commands, words, ha.slot_lists, {"area": _HERE}) is not None:
         return _NEEDS_AREA
