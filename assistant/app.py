@@ -1,26 +1,46 @@
-"""Builds the real parts from settings and wires them into a Pipeline (entry points call this)."""
+"""Builds the real parts from settings and wires them into a Pipeline (entry points call this).
+
+The only module of the house, with the entry points, that imports adapters: the wake scorer, the VAD,
+the speech engine (chosen here) and the MQTT client are built here and handed to the turn as the seams of
+interfaces.py.
+
+Speech engines (config.SPEECH_ENGINES): "grammar" takes Vosk when its model folder is present, else
+PocketSphinx (whose model ships in its wheel), both limited to the grammar of the sentence templates;
+"neural" is Whisper tiny.en, open vocabulary, prompted with the home's names; "fused" runs both on every
+command and decides (fusion.py); "vosk" and "pocketsphinx" name one engine; "auto" is "fused" where the
+Whisper model has been fetched, else "grammar". The choice is logged with its reason.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
-from .config import MqttSettings, Settings
+from .config import SPEECH_ENGINES, MqttSettings, Settings, resolve_path
 from .devices.registry import Registry, load_registry
+from .dispatcher import Dispatcher
+from .errors import ConfigError, UnknownWordsError
+from .interfaces import EventSink, Recognizer, Vad, WakeScorer
 from .listener import Listener
-from .messages import Intent, Interaction, MqttMessage
-from .pipeline import Dispatched, EventSink, Pipeline
+from .messages import Dispatched, Intent, Interaction, MqttMessage
+from .pipeline import Pipeline
 from .wake import WakePolicy
 
+if TYPE_CHECKING:
+    from .adapters.mqtt import MqttClient
+    from .intents.language import Language
+
 log = logging.getLogger(__name__)
+WHISPER_MODEL = "whisper-tiny-en"  # the manifest's name for the neural engine's model folder
 
 
 class _PublishClock:
     """Passes an MQTT client through, remembering when the last publish was handed to the broker."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: MqttClient):
         self._client = client
         self.last_publish = 0.0
 
@@ -36,7 +56,7 @@ class _PublishClock:
 class TimedDispatcher:
     """Adapts the Dispatcher to the pipeline: adds wall-clock publish and echo timings."""
 
-    dispatcher: Any
+    dispatcher: Dispatcher
     clock: _PublishClock | None
 
     def __call__(self, intents: tuple[Intent, ...]) -> Dispatched:
@@ -44,9 +64,8 @@ class TimedDispatcher:
         result = self.dispatcher.dispatch(intents)
         end = time.perf_counter()
         published = self.clock.last_publish if self.clock and self.clock.last_publish >= start else end
-        return Dispatched(result.commands, result.messages, result.outcomes,
-                          publish_ms=(published - start) * 1000 if result.messages else 0.0,
-                          echo_ms=(end - start) * 1000)
+        return replace(result, publish_ms=(published - start) * 1000 if result.messages else 0.0,
+                       echo_ms=(end - start) * 1000)
 
 
 @dataclass
@@ -55,11 +74,11 @@ class Assistant:
 
     settings: Settings
     registry: Registry
-    scorer: Any
-    vad: Any
-    recognizer: Any
-    language: Any
-    dispatcher: Any
+    scorer: WakeScorer
+    vad: Vad
+    recognizer: Recognizer
+    language: Language
+    dispatcher: Dispatcher
     clock: _PublishClock | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -85,7 +104,7 @@ class Assistant:
                 log.debug("close failed: %s", exc)
 
 
-def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant") -> Any:
+def connect(mqtt: MqttSettings, client_id_prefix: str = "assistant") -> MqttClient:
     """The assistant's MQTT client. An absent broker is a warning, not an error: the voice loop starts
     anyway and the client reconnects in the background (wrong credentials or TLS still stop us)."""
     from .adapters.mqtt import MqttClient
@@ -97,9 +116,7 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     """Load models and connect. mqtt=None is a dry run: messages are computed, never published."""
     from .adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
     from .adapters.silero_vad import SileroVad
-    from .dispatcher import Dispatcher
     from .intents.language import load_language
-    from .speech import build_recognizer, choose_engine
 
     registry = load_registry(settings.config_dir)
     language = load_language(settings)
@@ -117,3 +134,80 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
         clock = _PublishClock(client)
     dispatcher = Dispatcher(registry, mqtt or settings.mqtt, clock)
     return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers)
+
+
+# ---------------------------------------------------------------------- the speech engine
+
+def vosk_model_dir(settings: Settings) -> Path:
+    """The configured folder, or by default the one `assistant models fetch vosk-en-us-small` fills in the
+    models folder in use (--models DIR / ASSISTANT_MODELS_DIR / models/)."""
+    if not settings.speech.vosk_model_dir:
+        return settings.models_dir / "vosk-en-us-small"
+    return resolve_path(settings, settings.speech.vosk_model_dir)
+
+
+def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, str]:
+    """(recognizer, why) for the requested engine (default: settings.speech.engine); the recognizer is
+    vosk, pocketsphinx or whisper."""
+    from .adapters.vosk import is_vosk_model  # light: only checks files, vosk itself loads lazily
+
+    engine = engine or settings.speech.engine
+    if engine not in SPEECH_ENGINES:
+        raise ConfigError(f"unknown speech engine {engine!r}; expected one of {', '.join(SPEECH_ENGINES)}")
+    if engine == "neural":
+        return "whisper", "requested neural"
+    if engine == "fused":
+        return "fused", "requested"
+    if engine == "auto" and _whisper_present(settings):
+        return "fused", f"Whisper model found in {settings.models_dir / WHISPER_MODEL}"
+    if engine not in ("auto", "grammar"):
+        return engine, "requested"
+    model = vosk_model_dir(settings)
+    if is_vosk_model(model):
+        return "vosk", f"Vosk model found at {model}"
+    from .manifest import models_command
+
+    return "pocketsphinx", f"no Vosk model at {model} (run '{models_command('fetch vosk-en-us-small', settings.models_dir)}')"
+
+
+def _whisper_present(settings: Settings) -> bool:
+    return (settings.models_dir / WHISPER_MODEL / "model.bin").is_file()
+
+
+def build_recognizer(settings: Settings, language: Language, engine: str | None = None) -> Recognizer:
+    """A recognizer for `language` (from intents.load_language) using the configured or given engine."""
+    from .intents.grammar import grammar_for
+
+    name, why = choose_engine(settings, engine)
+    log.info("speech engine: %s (%s)", name, why)
+    if name == "fused":
+        from .fusion import FusedRecognizer
+        from .intents.matcher import match
+
+        area = settings.satellite.area
+        return FusedRecognizer(build_recognizer(settings, language, "grammar"),
+                               build_recognizer(settings, language, "neural"),
+                               lambda text: match(language, text, area))
+    if name == "whisper":
+        from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
+        from .manifest import models_command, require
+
+        return WhisperRecognizer(require(WHISPER_MODEL, settings.models_dir), vocabulary_prompt(language.registry),
+                                 min_confidence=settings.speech.min_confidence,
+                                 verify=models_command("verify", settings.models_dir))
+    grammar = grammar_for(language)
+    if name == "vosk":
+        from .adapters.vosk import VoskRecognizer
+
+        return VoskRecognizer(vosk_model_dir(settings), grammar.phrases, settings.speech.min_confidence)
+    from .adapters.pocketsphinx import PocketSphinxRecognizer, Rejection
+    from .adapters.rnnoise import load_rnnoise
+
+    denoiser = load_rnnoise() if settings.speech.denoise == "auto" else None
+    try:
+        return PocketSphinxRecognizer(grammar, Rejection(threshold=settings.speech.min_confidence),
+                                      denoiser=denoiser)
+    except UnknownWordsError as exc:
+        from .intents.words import unknown_words_error
+
+        raise unknown_words_error(language, exc.words, "PocketSphinx") from None

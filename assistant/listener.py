@@ -8,20 +8,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 from enum import Enum
-from typing import Protocol
 
 from .config import ListenerSettings
+from .interfaces import Vad
 from .messages import FRAME_MS, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
 
 log = logging.getLogger(__name__)
 MIN_SPEECH_FRAMES = 2  # a single noisy frame is not the start of a command
 HISTORY_MS = 1200  # audio kept while idle: the wake word is detected a little after it ends
-
-
-class Vad(Protocol):
-    def reset(self) -> None: ...
-
-    def probability(self, frame: AudioFrame) -> float: ...
 
 
 class State(str, Enum):

@@ -1,7 +1,7 @@
 """The small immutable values that flow one way through the assistant.
 
 AudioFrame -> WakeScores -> WakeDetected -> Utterance -> Transcript
--> Intent / NotUnderstood -> DeviceCommand -> MqttMessage -> DeviceOutcome,
+-> Intent / NotUnderstood -> DeviceCommand -> MqttMessage -> DeviceOutcome (a turn's: Dispatched),
 and one Interaction per turn holding all of them plus timings.
 """
 
@@ -144,6 +144,17 @@ class DeviceOutcome:
     state: Mapping[str, Any] = field(default_factory=dict)
     detail: str = ""
     echo_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What one turn's intents did: the commands, the messages published, one outcome per device."""
+
+    commands: tuple[DeviceCommand, ...]
+    messages: tuple[MqttMessage, ...]
+    outcomes: tuple[DeviceOutcome, ...]
+    publish_ms: float = 0.0  # wall time from dispatch start until the last message was handed to the broker
+    echo_ms: float = 0.0  # wall time from dispatch start until every device answered (or timed out)
 
 
 @dataclass(frozen=True)

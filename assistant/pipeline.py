@@ -9,47 +9,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator
 
 from .config import Settings
 from .errors import AssistantError
+from .interfaces import Dispatch, EventSink, Recognizer, Understand, WakeScorer
 from .listener import Listener, State
-from .messages import (AudioFrame, DeviceCommand, DeviceOutcome, EndReason, Intent, Interaction, MqttMessage,
-                       NotUnderstood, Outcome, SpeechPaused, Transcript, Utterance, WakeDetected, WakeScores)
+from .messages import (AudioFrame, EndReason, Intent, Interaction, NotUnderstood, Outcome, SpeechPaused, Transcript,
+                       Utterance, WakeDetected)
 from .wake import WakePolicy, level_dbfs
 
 log = logging.getLogger(__name__)
-
-
-class Scorer(Protocol):
-    def score(self, frame: AudioFrame) -> WakeScores: ...
-
-
-class Recognizer(Protocol):
-    name: str
-
-    def transcribe(self, pcm: bytes) -> Transcript: ...
-
-    def suppresses(self, pcm: bytes) -> bool:
-        """Whether transcribe() would first suppress this audio's background (and so take longer)."""
-        ...
-
-
-@dataclass(frozen=True)
-class Dispatched:
-    commands: tuple[DeviceCommand, ...]
-    messages: tuple[MqttMessage, ...]
-    outcomes: tuple[DeviceOutcome, ...]
-    publish_ms: float = 0.0  # wall time from dispatch start until the last message was handed to the broker
-    echo_ms: float = 0.0  # wall time from dispatch start until every device answered (or timed out)
-
-
-class Dispatcher(Protocol):
-    def __call__(self, intents: tuple[Intent, ...]) -> Dispatched: ...
-
-
-Understand = Callable[[str], "tuple[Intent, ...] | NotUnderstood"]
-EventSink = Callable[[dict], None]
 
 
 def _ms(seconds: float) -> float:
@@ -59,12 +29,12 @@ def _ms(seconds: float) -> float:
 @dataclass
 class Pipeline:
     settings: Settings
-    scorer: Scorer
+    scorer: WakeScorer
     policy: WakePolicy
     listener: Listener
     recognizer: Recognizer
     understand: Understand
-    dispatch: Dispatcher
+    dispatch: Dispatch
     on_event: EventSink = field(default=lambda event: None)
     source: str = ""
     on_turn: Callable[[Interaction], None] = field(default=lambda turn: None)

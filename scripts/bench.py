@@ -88,7 +88,7 @@ def child(kind: str, args: argparse.Namespace) -> dict:
         if side == "raw":
             from openwakeword.model import Model
 
-            from assistant.models import load_manifest, require
+            from assistant.manifest import load_manifest, require
 
             m = load_manifest()
             md = settings.models_dir
@@ -167,7 +167,7 @@ def _raw_decoder(stage: str, language):
 
 
 def _our_recognizer(stage: str, settings, language):
-    from assistant.speech import build_recognizer
+    from assistant.app import build_recognizer
 
     if stage == "vosk":
         settings = settings.with_overrides(speech={"engine": "vosk", "vosk_model_dir": vosk_model_dir()[0]})

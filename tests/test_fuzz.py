@@ -157,7 +157,7 @@ TURNS = [Intent("HassLightSet", {"name": "desk_lamp", "brightness_step": 25}),
 def test_dispatcher_absorbs_any_reported_state_and_still_plans_every_command(messages):
     dispatcher = Dispatcher(REGISTRY, MqttSettings())  # dry run: the planning core, fed what the broker brought
     for topic, payload, retain in messages:
-        dispatcher._absorb(MqttMessage(topic, payload, retain=retain))
+        dispatcher.session.receive(MqttMessage(topic, payload, retain=retain), now_ms=0.0)
     for intent in TURNS:
         try:
             result = dispatcher.dispatch([intent])

@@ -16,7 +16,8 @@ from assistant.audio import read_wav
 from assistant.config import load_settings
 from assistant.intents import load_language, match
 from assistant.messages import NotUnderstood
-from assistant.speech import Recognizer, build_recognizer, choose_engine, vosk_model_dir
+from assistant.app import build_recognizer, choose_engine, vosk_model_dir
+from assistant.interfaces import Recognizer
 
 pytest.importorskip("pocketsphinx")
 FIXTURES = Path(__file__).parent / "fixtures"
