@@ -1,6 +1,6 @@
 """The small immutable values that flow one way through the assistant.
 
-AudioFrame -> WakeScores -> WakeDetected -> Utterance -> Transcript
+AudioFrame -> WakeScores -> WakeDetected -> (SpeechPaused -> EarlyDecode) -> Utterance -> Transcript
 -> Intent / NotUnderstood -> DeviceCommand -> MqttMessage -> DeviceOutcome (a turn's: Dispatched),
 and one Interaction per turn holding all of them plus timings.
 """
@@ -83,6 +83,16 @@ class Transcript:
     cpu_s: float = 0.0
     parts: tuple["Transcript", ...] = ()  # the fused engine: each engine's own transcript, grammar first
     why: str = ""  # the fused engine: why this transcript was taken or rejected
+
+
+@dataclass(frozen=True)
+class EarlyDecode:
+    """A transcript of the command so far, decoded during a pause (SpeechPaused) while the hangover ran."""
+
+    speech_end_ms: int  # the pause it was made for
+    into_hangover_ms: int  # audio ms into the hangover when decoding started
+    transcript: Transcript
+    decode_ms: float  # wall time the decode took
 
 
 @dataclass(frozen=True)
