@@ -28,6 +28,7 @@ _KINDS = {
     "SetFanMode": (DeviceKind.PURIFIER,),
     "HassGetState": tuple(DeviceKind),
 }
+DISPATCHABLE = frozenset(_KINDS) | {"HassNevermind"}  # every intent a plan can be made of
 _QUERY_ATTRIBUTES = {"state": None, "brightness": "brightness", "position": "position", "fan_mode": "fan_mode",
                      "color_temp": "color_temp"}
 
