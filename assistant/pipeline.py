@@ -1,6 +1,8 @@
 """One turn of the loop, wired: frames -> wake -> utterance -> transcript -> intents -> MQTT -> outcome.
 
-The pipeline holds no adapter imports: scorer, VAD, recognizer, matcher and dispatcher are handed in.
+The pipeline holds no adapter imports: scorer, VAD, recognizer, matcher and dispatcher are handed in, as the
+seams of interfaces.py. A turn is three steps, each taking and returning values of messages.py:
+transcribe (Utterance -> Transcript), understand (-> intents or NotUnderstood), dispatch (-> Dispatched).
 It reports every stage as an event (a dict, one JSON line each) and returns one Interaction per turn.
 """
 
@@ -9,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from .config import Settings
 from .errors import AssistantError
-from .interfaces import Dispatch, EventSink, Recognizer, Understand, WakeScorer
+from .interfaces import AudioSource, Dispatch, EventSink, Recognizer, Understand, WakeScorer
 from .listener import Listener, State
-from .messages import (AudioFrame, Dispatched, EarlyDecode, EndReason, Intent, Interaction, NotUnderstood, Outcome,
+from .messages import (Dispatched, EarlyDecode, EndReason, Intent, Interaction, NotUnderstood, Outcome,
                        SpeechPaused, Transcript, Utterance, WakeDetected)
 from .wake import WakePolicy, level_dbfs
 
@@ -49,11 +51,11 @@ class Pipeline:
     _early: EarlyDecode | None = field(default=None, init=False, repr=False)
     _decoded_for: int | None = field(default=None, init=False, repr=False)  # the speech end of the last early decode
 
-    def run(self, frames: Iterable[AudioFrame]) -> list[Interaction]:
+    def run(self, frames: AudioSource) -> list[Interaction]:
         """Feed a whole finite source (a WAV); returns the turns it held."""
         return list(self.stream(frames))
 
-    def stream(self, frames: Iterable[AudioFrame]) -> Iterator[Interaction]:
+    def stream(self, frames: AudioSource) -> Iterator[Interaction]:
         """Feed a source turn by turn, keeping nothing: the form for a microphone that never ends. Each frame
         is scored, judged for the wake word while the listener is idle, and handed to the listener once."""
         wake: WakeDetected | None = None
