@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 WHISPER_MODEL = "whisper-tiny-en"  # the manifest's name for the neural engine's model folder
 
 
-class _PublishClock:
+class PublishClock:
     """Passes an MQTT client through, remembering when the last publish was handed to the broker."""
 
     def __init__(self, client: MqttClient):
@@ -57,7 +57,7 @@ class TimedDispatcher:
     """Adapts the Dispatcher to the pipeline: adds wall-clock publish and echo timings."""
 
     dispatcher: Dispatcher
-    clock: _PublishClock | None
+    clock: PublishClock | None
 
     def __call__(self, intents: tuple[Intent, ...]) -> Dispatched:
         start = time.perf_counter()
@@ -79,7 +79,7 @@ class Assistant:
     recognizer: Recognizer
     language: Language
     dispatcher: Dispatcher
-    clock: _PublishClock | None = None
+    clock: PublishClock | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def pipeline(self, on_event: EventSink, source: str = "",
@@ -131,7 +131,7 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     if mqtt is not None:
         client = connect(mqtt)
         closers.append(client.close)
-        clock = _PublishClock(client)
+        clock = PublishClock(client)
     dispatcher = Dispatcher(registry, mqtt or settings.mqtt, clock)
     return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from assistant.adapters.mqtt import MqttClient
-from assistant.app import TimedDispatcher, _PublishClock, connect
+from assistant.app import TimedDispatcher, PublishClock, connect
 from assistant.dispatcher import Dispatcher
 from assistant.errors import BrokerError
 from assistant.messages import Intent, MqttMessage, Outcome
@@ -154,7 +154,7 @@ def test_the_voice_loop_dispatcher_keeps_working_across_repeated_outages(house):
     """The pipeline's view (app.TimedDispatcher): every turn returns an outcome, none raises."""
     broker, settings, simulator, client, dispatcher = house
     dispatcher.session.offline_queue_ms = 200
-    timed = TimedDispatcher(dispatcher, _PublishClock(client))
+    timed = TimedDispatcher(dispatcher, PublishClock(client))
     seen = []
     for round_ in range(3):
         broker.kill()
@@ -310,7 +310,7 @@ def test_voice_loop_keeps_running_while_the_broker_is_killed_and_restarted(house
         policy.reset(-scorer.reset())
         events = []
         pipeline = Pipeline(app_settings, scorer, policy, Listener(app_settings.listener, vad), ScriptedRecognizer(),
-                            understand, TimedDispatcher(dispatcher, _PublishClock(client)), events.append)
+                            understand, TimedDispatcher(dispatcher, PublishClock(client)), events.append)
         [turn] = pipeline.run(iter(WavSource(wav)))
         return turn, events
 
