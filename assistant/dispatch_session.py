@@ -3,8 +3,9 @@ messages to publish and outcomes out.
 
 The session follows every device's retained state and availability (receive()), plans each turn once from
 what the devices last reported, and answers each command from the messages that come back. A turn is a
-generator of steps (publish this, hand me what arrives until then, ...) that the driver carries out and
-answers with a Reply holding the time (ms) and what happened; its return value is the turn's Dispatched.
+generator of steps (dispatch_steps.py: publish this, hand me what arrives until then, ...) that the driver
+carries out and answers with a Reply holding the time (ms) and what happened; its return value is the
+turn's Dispatched.
 dispatcher.py is the driver that owns the MQTT client and the clock; tests drive a session with scripted
 replies instead.
 
@@ -18,8 +19,7 @@ is awaited.py's business.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Generator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .awaited import BRIDGE_OFFLINE, Awaited
 from .config import MqttSettings
@@ -28,6 +28,7 @@ from .devices.planner import Plan, Query, plan
 from .devices.registry import Registry
 from .devices.reported import MAX_STATE_BYTES, clean_state
 from .devices.units import spoken_value
+from .dispatch_steps import AwaitBroker, Drain, Listen, Publish, Step, Steps
 from .messages import DeviceOutcome, Dispatched, Intent, MqttMessage, Outcome
 from .mqtt_codec import (CONNECTED_TOPIC, TopicKind, Topics, encode_command, parse_availability, parse_bridge_error,
                          parse_object)
@@ -36,54 +37,6 @@ log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 2000.0
 
-
-# ---------------------------------------------------------------------- the steps a turn asks for
-
-@dataclass(frozen=True)
-class Publish:
-    """Publish this message. Reply with error= the broker's refusal when it did not take it."""
-
-    message: MqttMessage
-
-
-@dataclass(frozen=True)
-class Listen:
-    """The next message received, waiting until until_ms at most. Reply with message=None when none came."""
-
-    until_ms: float
-
-
-@dataclass(frozen=True)
-class Drain:
-    """Everything received so far, without waiting. Reply with messages=."""
-
-
-@dataclass(frozen=True)
-class AwaitBroker:
-    """Wait, until until_ms at most, for the broker to be there. Reply with connected=."""
-
-    until_ms: float
-
-
-Step = Publish | Listen | Drain | AwaitBroker
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the driver saw when it carried out a step: the time, whether the broker is connected, and
-    the step's answer."""
-
-    now_ms: float
-    connected: bool = True
-    message: MqttMessage | None = None  # Listen
-    messages: tuple[MqttMessage, ...] = ()  # Drain
-    error: str | None = None  # Publish: why the broker did not take it
-
-
-Steps = Generator[Step, Reply, Any]
-
-
-# ---------------------------------------------------------------------- the session
 
 class DispatchSession:
     def __init__(self, registry: Registry, settings: MqttSettings, marker: str,

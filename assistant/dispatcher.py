@@ -15,7 +15,8 @@ from typing import Any, Mapping, Sequence
 from .config import MqttSettings
 from .devices.planner import Plan
 from .devices.registry import Registry
-from .dispatch_session import AwaitBroker, DispatchSession, Drain, Listen, Publish, Reply, Step, Steps
+from .dispatch_session import DispatchSession
+from .dispatch_steps import AwaitBroker, Drain, Listen, Publish, Reply, Step, Steps
 from .errors import BrokerError
 from .interfaces import Clock, MqttPort
 from .messages import Dispatched, Intent

@@ -14,7 +14,8 @@ import pytest
 from assistant import dispatch_session
 from assistant.config import MqttSettings
 from assistant.devices.registry import load_registry
-from assistant.dispatch_session import AwaitBroker, DispatchSession, Drain, Listen, Publish, Reply
+from assistant.dispatch_session import DispatchSession
+from assistant.dispatch_steps import AwaitBroker, Drain, Listen, Publish, Reply
 from assistant.messages import Intent, MqttMessage, Outcome
 from assistant.mqtt_codec import CONNECTED_TOPIC, Topics
 
