@@ -1,27 +1,47 @@
-"""Builds the real parts from settings and wires them into a Pipeline (entry points call this)."""
+"""Builds the real parts from settings and wires them into a Pipeline (entry points call this).
+
+The only module of the house, with the entry points, that imports adapters: the wake scorer, the VAD,
+the speech engine (chosen here) and the MQTT client are built here and handed to the turn as the seams of
+interfaces.py.
+
+Speech engines (config.SPEECH_ENGINES): "grammar" takes Vosk when its model folder is present, else
+PocketSphinx (whose model ships in its wheel), both limited to the grammar of the sentence templates;
+"neural" is Whisper tiny.en, open vocabulary, prompted with the home's names; "fused" runs both on every
+command and decides (fusion.py); "vosk" and "pocketsphinx" name one engine; "auto" is "fused" where the
+Whisper model has been fetched, else "grammar". The choice is logged with its reason.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
-from .config import MqttSettings, Settings
+from .config import SPEECH_ENGINES, MqttSettings, Settings, resolve_path
 from .devices.registry import Registry, load_registry
+from .dispatcher import Dispatcher
+from .errors import ConfigError, UnknownWordsError
+from .interfaces import EventSink, Recognizer, Vad, WakeScorer
 from .listener import Listener
-from .messages import Intent, Interaction, MqttMessage
-from .pipeline import Dispatched, EventSink, Pipeline
+from .messages import Dispatched, Intent, Interaction, MqttMessage
+from .pipeline import Pipeline
 from .wake import WakePolicy
+
+if TYPE_CHECKING:
+    from .adapters.mqtt import MqttClient
+    from .intents.language import Language
 
 log = logging.getLogger(__name__)
 BROKER_START_TIMEOUT_S = 2.0  # replaying files: how long a broker may take to answer before we give up
+WHISPER_MODEL = "whisper-tiny-en"  # the manifest's name for the neural engine's model folder
 
 
-class _PublishClock:
+class PublishClock:
     """Passes an MQTT client through, remembering when the last publish was handed to the broker."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: MqttClient):
         self._client = client
         self.last_publish = 0.0
 
@@ -37,19 +57,18 @@ class _PublishClock:
 class TimedDispatcher:
     """Adapts the Dispatcher to the pipeline: adds wall-clock publish and echo timings."""
 
-    dispatcher: Any
-    clock: _PublishClock | None
+    dispatcher: Dispatcher
+    clock: PublishClock | None
 
     def __call__(self, intents: tuple[Intent, ...]) -> Dispatched:
         start = time.perf_counter()
         result = self.dispatcher.dispatch(intents)
         end = time.perf_counter()
         if self.clock is None:  # a dry run
-            return Dispatched(result.commands, result.messages, result.outcomes, dry_run=True)
+            return replace(result, dry_run=True)
         published = self.clock.last_publish if self.clock.last_publish >= start else end
-        return Dispatched(result.commands, result.messages, result.outcomes,
-                          publish_ms=(published - start) * 1000 if result.messages else 0.0,
-                          echo_ms=(end - start) * 1000)
+        return replace(result, publish_ms=(published - start) * 1000 if result.messages else 0.0,
+                       echo_ms=(end - start) * 1000)
 
 
 @dataclass
@@ -58,12 +77,12 @@ class Assistant:
 
     settings: Settings
     registry: Registry
-    scorer: Any
-    vad: Any
-    recognizer: Any
-    language: Any
-    dispatcher: Any
-    clock: _PublishClock | None = None
+    scorer: WakeScorer
+    vad: Vad
+    recognizer: Recognizer
+    language: Language
+    dispatcher: Dispatcher
+    clock: PublishClock | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def pipeline(self, on_event: EventSink, source: str = "",
@@ -134,9 +153,7 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     warning and the client keeps trying. Either way a broker lost later is waited for (offline queue)."""
     from .adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words
     from .adapters.silero_vad import SileroVad
-    from .dispatcher import Dispatcher
     from .intents.language import load_language as language_for
-    from .speech import build_recognizer, choose_engine
 
     registry = load_registry(settings.config_dir)
     closers: list[Callable[[], None]] = []
@@ -145,7 +162,7 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     if mqtt is not None:
         client = connect(mqtt, required=broker_required)
         closers.append(client.close)
-        clock = _PublishClock(client)
+        clock = PublishClock(client)
     language = language_for(settings, registry.names())
     scorer = OpenWakeWordScorer(resolve_wake_words(settings.wake.wake_words, settings.models_dir),
                                 settings.models_dir, settings.wake.warmup_ms)
@@ -161,3 +178,84 @@ def load_language(settings: Settings):
     from .intents.language import load_language as language_for
 
     return language_for(settings, load_registry(settings.config_dir).names())
+
+
+# ---------------------------------------------------------------------- the speech engine
+
+def vosk_model_dir(settings: Settings) -> Path:
+    """The configured folder, or by default the one `assistant models fetch vosk-en-us-small` fills in the
+    models folder in use (--models DIR / ASSISTANT_MODELS_DIR / models/)."""
+    if not settings.speech.vosk_model_dir:
+        return settings.models_dir / "vosk-en-us-small"
+    return resolve_path(settings, settings.speech.vosk_model_dir)
+
+
+def choose_engine(settings: Settings, engine: str | None = None) -> tuple[str, str]:
+    """(recognizer, why) for the requested engine (default: settings.speech.engine); the recognizer is
+    vosk, pocketsphinx or whisper."""
+    from .adapters.vosk import is_vosk_model  # light: only checks files, vosk itself loads lazily
+
+    engine = engine or settings.speech.engine
+    if engine not in SPEECH_ENGINES:
+        raise ConfigError(f"unknown speech engine {engine!r}; expected one of {', '.join(SPEECH_ENGINES)}")
+    if engine == "neural":
+        return "whisper", "requested neural"
+    if engine == "fused":
+        return "fused", "requested"
+    if engine == "auto" and _whisper_present(settings):
+        return "fused", f"Whisper model found in {settings.models_dir / WHISPER_MODEL}"
+    if engine not in ("auto", "grammar"):
+        return engine, "requested"
+    model = vosk_model_dir(settings)
+    if is_vosk_model(model):
+        return "vosk", f"Vosk model found at {model}"
+    from .manifest import models_command
+
+    return "pocketsphinx", f"no Vosk model at {model} (run '{models_command('fetch vosk-en-us-small', settings.models_dir)}')"
+
+
+def _whisper_present(settings: Settings) -> bool:
+    # and its runtime: a lean install without the "neural" extra runs the grammar engine alone
+    import importlib.util
+
+    return (settings.models_dir / WHISPER_MODEL / "model.bin").is_file() \
+        and importlib.util.find_spec("faster_whisper") is not None
+
+
+def build_recognizer(settings: Settings, language: Language, engine: str | None = None) -> Recognizer:
+    """A recognizer for `language` (from intents.load_language) using the configured or given engine."""
+    from .intents.grammar import grammar_for
+
+    name, why = choose_engine(settings, engine)
+    log.info("speech engine: %s (%s)", name, why)
+    if name == "fused":
+        from .fusion import FusedRecognizer
+        from .intents.matcher import match
+
+        area = settings.satellite.area
+        return FusedRecognizer(build_recognizer(settings, language, "grammar"),
+                               build_recognizer(settings, language, "neural"),
+                               lambda text: match(language, text, area))
+    if name == "whisper":
+        from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
+        from .manifest import models_command, require
+
+        return WhisperRecognizer(require(WHISPER_MODEL, settings.models_dir), vocabulary_prompt(language.home),
+                                 min_confidence=settings.speech.min_confidence,
+                                 verify=models_command("verify", settings.models_dir))
+    grammar = grammar_for(language)
+    if name == "vosk":
+        from .adapters.vosk import VoskRecognizer
+
+        return VoskRecognizer(vosk_model_dir(settings), grammar.phrases, settings.speech.min_confidence)
+    from .adapters.pocketsphinx import PocketSphinxRecognizer, Rejection
+    from .adapters.rnnoise import load_rnnoise
+
+    denoiser = load_rnnoise() if settings.speech.denoise == "auto" else None
+    try:
+        return PocketSphinxRecognizer(grammar, Rejection(threshold=settings.speech.min_confidence),
+                                      denoiser=denoiser)
+    except UnknownWordsError as exc:
+        from .intents.words import unknown_words_error
+
+        raise unknown_words_error(language, exc.words, "PocketSphinx") from None

@@ -1,6 +1,7 @@
 """The listener state machine: idle -> recording -> processing -> idle, timed in audio milliseconds.
 
-Pure logic: frames, wake detections and a VAD go in, Utterances come out. No clocks, no threads.
+Pure logic: frames (with the wake word, when it was detected in one) go in through hear(), Utterances and
+SpeechPaused events come out; a VAD is asked about each frame. No clocks, no threads.
 """
 
 from __future__ import annotations
@@ -8,20 +9,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 from enum import Enum
-from typing import Protocol
 
 from .config import ListenerSettings
+from .interfaces import Vad
 from .messages import FRAME_MS, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
 
 log = logging.getLogger(__name__)
 MIN_SPEECH_FRAMES = 2  # a single noisy frame is not the start of a command
 HISTORY_MS = 1200  # audio kept while idle: the wake word is detected a little after it ends
-
-
-class Vad(Protocol):
-    def reset(self) -> None: ...
-
-    def probability(self, frame: AudioFrame) -> float: ...
 
 
 class State(str, Enum):
@@ -55,11 +50,52 @@ class Listener:
         log.debug("listener %s -> %s at %d ms", self.state.value, new.value, at_ms)
         self.state = new
 
-    # ------------------------------------------------------------------ inputs
+    # ------------------------------------------------------------------ input: one frame at a time
 
-    def on_wake(self, wake: WakeDetected) -> Utterance | None:
-        """Start recording. Audio already heard after the wake word (kept while idle) is used at once."""
-        if self.state is not State.IDLE:
+    def hear(self, frame: AudioFrame, wake: WakeDetected | None = None) -> Utterance | SpeechPaused | None:
+        """Give one frame, and the wake word when it was detected in this frame (only heeded while idle).
+        Returns the finished Utterance when recording ends, and a SpeechPaused when a pause reaches
+        early_decode_noisy_ms and again at early_decode_ms (the command may be over: decoding can start)."""
+        match self.state:
+            case State.IDLE:
+                return self._idle(frame, wake)
+            case State.RECORDING:
+                return self._recording(frame)
+        return None
+
+    def extend_pause(self, paused: SpeechPaused) -> None:
+        """The early decode of this pause heard no sentence at all: perhaps the command's end is still to
+        come. Let the pause run to incomplete_hangover_ms before ending the recording; new speech starts a
+        new pause as usual. (incomplete_waits_longer says whether that is longer than the usual hangover.)"""
+        if (self.state is State.RECORDING and paused.speech_end_ms == self._last_speech_end_ms
+                and self.incomplete_waits_longer):
+            self._incomplete_at_ms = paused.speech_end_ms
+
+    @property
+    def incomplete_waits_longer(self) -> bool:
+        return self.settings.incomplete_hangover_ms > self.settings.silence_hangover_ms
+
+    def end_of_audio(self, at_ms: int) -> Utterance | None:
+        """The source ran out: close a recording in progress."""
+        if self.state is not State.RECORDING:
+            return None
+        if self._speech_start_ms is None:
+            return self._finish(EndReason.NO_SPEECH, at_ms)
+        return self._finish(EndReason.END_OF_AUDIO, at_ms)
+
+    def resume(self, at_ms: int) -> None:
+        """Processing of the last utterance is over; listen for the wake word again."""
+        self._transition(State.IDLE, at_ms)
+        self._preroll.clear()
+        self._history.clear()
+
+    # ------------------------------------------------------------------ one handler per state
+
+    def _idle(self, frame: AudioFrame, wake: WakeDetected | None) -> Utterance | None:
+        """Keep recent audio: the wake word is detected a little after it ends, and a one-breath command
+        may already have begun. On the wake word, what was kept is recorded first, in order."""
+        self._history.append(frame)
+        if wake is None:
             return None
         # The model's first frame over the threshold ends near the end of the wake word (median +10 ms on
         # the fixtures; up to ~190 ms late when the command follows in one breath); the detection comes a
@@ -70,41 +106,39 @@ class Listener:
         self._preroll.clear()
         self.vad.reset()
         self._transition(State.RECORDING, wake.time_ms)
-        heard, self._history = list(self._history), deque(maxlen=self._history.maxlen)
-        for frame in heard:
-            event = self.feed(frame)
+        kept, self._history = list(self._history), deque(maxlen=self._history.maxlen)
+        for heard in kept:
+            event = self._recording(heard)
             if isinstance(event, Utterance):
                 return event
         return None
 
-    def feed(self, frame: AudioFrame) -> Utterance | SpeechPaused | None:
-        """Give one frame; returns the finished Utterance when recording ends, and a SpeechPaused when a pause
-        reaches early_decode_noisy_ms and again at early_decode_ms (the command may be over: decoding can
-        start)."""
-        if self.state is State.IDLE:
-            self._history.append(frame)
-            return None
-        if self.state is not State.RECORDING:
-            return None
+    def _recording(self, frame: AudioFrame) -> Utterance | SpeechPaused | None:
         if frame.end_ms <= self._record_from_ms:
             return None  # still the wake word itself
-        s = self.settings
-        is_speech = self.vad.probability(frame) >= s.vad_threshold
+        is_speech = self.vad.probability(frame) >= self.settings.vad_threshold
         if self._speech_start_ms is None:
-            self._preroll.append(frame)
-            if frame.start_ms < self._count_from_ms:
-                return None
-            if is_speech:
-                self._speech_frames += 1
-                if self._speech_frames >= MIN_SPEECH_FRAMES:
-                    self._frames = list(self._preroll)
-                    self._speech_start_ms = frame.start_ms - (MIN_SPEECH_FRAMES - 1) * FRAME_MS
-                    self._last_speech_end_ms = frame.end_ms
-            else:
-                self._speech_frames = 0
-            if self._speech_start_ms is None and frame.end_ms - self._record_from_ms >= s.no_speech_timeout_ms:
-                return self._finish(EndReason.NO_SPEECH, frame.end_ms)
+            return self._before_speech(frame, is_speech)
+        return self._in_command(frame, is_speech)
+
+    def _before_speech(self, frame: AudioFrame, is_speech: bool) -> Utterance | None:
+        self._preroll.append(frame)
+        if frame.start_ms < self._count_from_ms:
             return None
+        if is_speech:
+            self._speech_frames += 1
+            if self._speech_frames >= MIN_SPEECH_FRAMES:
+                self._frames = list(self._preroll)
+                self._speech_start_ms = frame.start_ms - (MIN_SPEECH_FRAMES - 1) * FRAME_MS
+                self._last_speech_end_ms = frame.end_ms
+        else:
+            self._speech_frames = 0
+        if self._speech_start_ms is None and frame.end_ms - self._record_from_ms >= self.settings.no_speech_timeout_ms:
+            return self._finish(EndReason.NO_SPEECH, frame.end_ms)
+        return None
+
+    def _in_command(self, frame: AudioFrame, is_speech: bool) -> Utterance | SpeechPaused | None:
+        s = self.settings
         self._frames.append(frame)
         if is_speech:
             self._last_speech_end_ms = frame.end_ms
@@ -149,30 +183,6 @@ class Listener:
             return None
         self._offered = (self._last_speech_end_ms, max(p for p in points if p <= silent_ms))
         return self._offered[1]
-
-    def incomplete(self, paused: SpeechPaused) -> bool:
-        """The speech up to this pause holds no complete command (the early decode said so): let the pause run
-        to incomplete_hangover_ms before ending the recording. New speech starts a new pause as usual.
-        Returns whether the recording will now wait longer than it would have."""
-        if (self.state is not State.RECORDING or paused.speech_end_ms != self._last_speech_end_ms
-                or self.settings.incomplete_hangover_ms <= self.settings.silence_hangover_ms):
-            return False
-        self._incomplete_at_ms = paused.speech_end_ms
-        return True
-
-    def end_of_audio(self, at_ms: int) -> Utterance | None:
-        """The source ran out: close a recording in progress."""
-        if self.state is not State.RECORDING:
-            return None
-        if self._speech_start_ms is None:
-            return self._finish(EndReason.NO_SPEECH, at_ms)
-        return self._finish(EndReason.END_OF_AUDIO, at_ms)
-
-    def resume(self, at_ms: int) -> None:
-        """Processing of the last utterance is over; listen for the wake word again."""
-        self._transition(State.IDLE, at_ms)
-        self._preroll.clear()
-        self._history.clear()
 
     # ------------------------------------------------------------------ output
 

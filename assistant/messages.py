@@ -1,7 +1,7 @@
 """The small immutable values that flow one way through the assistant.
 
-AudioFrame -> WakeScores -> WakeDetected -> Utterance -> Transcript
--> Intent / NotUnderstood -> DeviceCommand -> MqttMessage -> DeviceOutcome,
+AudioFrame -> WakeScores -> WakeDetected -> (SpeechPaused -> EarlyDecode) -> Utterance -> Transcript
+-> Intent / NotUnderstood -> DeviceCommand -> MqttMessage -> DeviceOutcome (a turn's: Dispatched),
 and one Interaction per turn holding all of them plus timings.
 """
 
@@ -83,6 +83,16 @@ class Transcript:
     cpu_s: float = 0.0
     parts: tuple["Transcript", ...] = ()  # the fused engine: each engine's own transcript, grammar first
     why: str = ""  # the fused engine: why this transcript was taken or rejected
+
+
+@dataclass(frozen=True)
+class EarlyDecode:
+    """A transcript of the command so far, decoded during a pause (SpeechPaused) while the hangover ran."""
+
+    speech_end_ms: int  # the pause it was made for
+    into_hangover_ms: int  # audio ms into the hangover when decoding started
+    transcript: Transcript
+    decode_ms: float  # wall time the decode took
 
 
 @dataclass(frozen=True)
@@ -210,6 +220,18 @@ class DeviceOutcome:
     state: Mapping[str, Any] = field(default_factory=dict)
     detail: str = ""
     echo_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What one turn's intents did: the commands, the messages published, one outcome per device."""
+
+    commands: tuple[DeviceCommand, ...]
+    messages: tuple[MqttMessage, ...]
+    outcomes: tuple[DeviceOutcome, ...]
+    publish_ms: float = 0.0  # wall time from dispatch start until the last message was handed to the broker
+    echo_ms: float = 0.0  # wall time from dispatch start until every device answered (or timed out)
+    dry_run: bool = False  # nothing was published and no echo awaited: no publish_ms or echo_ms to report
 
 
 @dataclass(frozen=True)

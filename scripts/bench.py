@@ -107,7 +107,7 @@ def child(kind: str, args: argparse.Namespace) -> dict:
             # openwakeword's Model as it is; only the package's training import (scikit-learn, not
             # installed by the setup) is left out, as the assistant itself does
             from assistant.adapters.openwakeword import import_openwakeword
-            from assistant.models import load_manifest, require
+            from assistant.manifest import load_manifest, require
 
             Model, _ = import_openwakeword()
 
@@ -188,7 +188,7 @@ def _raw_decoder(stage: str, language):
 
 
 def _our_recognizer(stage: str, settings, language):
-    from assistant.speech import build_recognizer
+    from assistant.app import build_recognizer
 
     if stage == "vosk":
         settings = settings.with_overrides(speech={"engine": "vosk", "vosk_model_dir": vosk_model_dir()[0]})

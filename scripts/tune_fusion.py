@@ -35,7 +35,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     from assistant.config import load_settings
     from assistant.evaluate.noise import mix
     from assistant.messages import Transcript
-    from assistant.speech import build_recognizer
+    from assistant.app import build_recognizer
 
     settings = load_settings()
     settings = replace(settings, speech=replace(settings.speech, engine="grammar"))

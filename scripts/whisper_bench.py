@@ -28,7 +28,7 @@ from assistant.config import load_settings  # noqa: E402
 from assistant.devices.registry import load_registry  # noqa: E402
 from assistant.intents.matcher import normalize  # noqa: E402
 from assistant.numbers import number_words  # noqa: E402
-from assistant.models import require  # noqa: E402
+from assistant.manifest import require  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 

@@ -75,6 +75,15 @@ def restartable_broker(mosquitto_binary, tmp_path):
     broker.kill()
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: the mark must be there when it does
+def pytest_collection_modifyitems(items):
+    """Every test that reaches a fixture starting Mosquitto (each one asks mosquitto_binary first) carries the
+    broker mark, wherever it is written, so `-m "not broker"` runs no broker case."""
+    for item in items:
+        if "mosquitto_binary" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.broker)
+
+
 @pytest.fixture(scope="session")
 def mosquitto_binary() -> str:
     binary = _find(MOSQUITTO_CANDIDATES)

@@ -238,8 +238,7 @@ def test_denoise_setting_decides_whether_the_recognizer_gets_rnnoise():
 
     from assistant.adapters.rnnoise import RNNoise
     from assistant.config import load_settings
-    from assistant.app import load_language
-    from assistant.speech import build_recognizer
+    from assistant.app import build_recognizer, load_language
 
     settings = load_settings()
     language = load_language(settings)

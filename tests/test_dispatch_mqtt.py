@@ -94,11 +94,10 @@ def test_warmer_on_a_lamp_that_is_off_switches_it_on(home):
     Zigbee2MQTT's optimistic echo, 'done' with the lamp still dark). The planner switches it on as well."""
     from assistant.devices.planner import Plan
     from assistant.messages import DeviceCommand
-    from assistant.mqtt_codec import encode_command
 
     command = DeviceCommand("desk_lamp", {"color_temp": 300})  # what 'warmer' used to send
     plan = Plan((command,), (("desk_lamp", "desk_lamp"),))
-    [ignored], _ = home.dispatcher._send(plan, (encode_command(command, home.dispatcher.topics),))
+    [ignored] = home.dispatcher.carry_out(plan).outcomes
     assert ignored.outcome == Outcome.TIMEOUT and ignored.state["color_temp"] == 370
     result = run(home, "HassLightSet", name="desk_lamp", color_temp_step_kelvin=-500)  # 370 mired = 2703 K
     assert sent(result) == [("desk_lamp/set", {"state": "ON", "color_temp": 454})]
@@ -165,11 +164,10 @@ def test_bridge_refusal_is_reported(home):
     # A command the planner would never build, sent straight through the dispatcher's codec path:
     from assistant.devices.planner import Plan
     from assistant.messages import DeviceCommand
-    from assistant.mqtt_codec import encode_command
 
     command = DeviceCommand("kitchen_light", {"brightness": 999})
     plan = Plan((command,), (("kitchen_light", "kitchen_light"),))
-    [outcome], _ = home.dispatcher._send(plan, (encode_command(command, home.dispatcher.topics),))
+    [outcome] = home.dispatcher.carry_out(plan).outcomes
     assert outcome.outcome == Outcome.REFUSED and "brightness" in outcome.detail
 
 
@@ -178,12 +176,10 @@ def test_a_bridge_error_refuses_the_command_it_answers_and_nothing_else(home):
     the one it answers; the other still counts, and so does the next turn."""
     from assistant.devices.planner import Plan
     from assistant.messages import DeviceCommand
-    from assistant.mqtt_codec import encode_command
 
     bad, good = DeviceCommand("kitchen_light", {"brightness": 999}), DeviceCommand("kitchen_light", {"state": "ON"})
     plan = Plan((bad, good), (("kitchen_light", "kitchen_light"), ("kitchen_light", "kitchen_light")))
-    messages = tuple(encode_command(c, home.dispatcher.topics) for c in plan.commands)
-    refused, done = home.dispatcher._send(plan, messages)[0]
+    refused, done = home.dispatcher.carry_out(plan).outcomes
     assert refused.outcome == Outcome.REFUSED and "'brightness'" in refused.detail
     assert done.outcome == Outcome.DONE and done.state["state"] == "ON"
     assert run(home, "HassTurnOff", name="kitchen_light").outcomes[0].outcome == Outcome.DONE
@@ -336,7 +332,7 @@ def test_a_question_after_a_command_sees_its_effect(home):
 def test_an_echo_timeout_over_two_seconds_is_kept(registry):
     from assistant.config import MqttSettings
 
-    assert Dispatcher(registry, MqttSettings(echo_timeout_ms=10000)).echo_timeout_s == 10.0
+    assert Dispatcher(registry, MqttSettings(echo_timeout_ms=10000)).session.echo_timeout_ms == 10000
 
 
 def test_a_report_of_changed_keys_only_is_merged_into_the_known_state(home):

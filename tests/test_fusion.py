@@ -106,7 +106,7 @@ def test_nothing_heard_by_either_is_rejected(understand):
 
 @pytest.fixture(scope="module")
 def fused():
-    from assistant.speech import build_recognizer
+    from assistant.app import build_recognizer
 
     settings = load_settings()
     if not (settings.models_dir / "whisper-tiny-en" / "model.bin").is_file():

@@ -6,6 +6,7 @@ properties with many more examples.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.audio import read_wav
-from assistant.config import MqttSettings, load_settings
+from assistant.config import SPEECH_ENGINES, MqttSettings, Settings, load_settings
+from assistant.devices.catalog import ModelSpec
 from assistant.devices.registry import load_registry
 from assistant.dispatcher import Dispatcher
 from assistant.errors import AudioError, ConfigError, DeviceError
@@ -157,7 +159,7 @@ TURNS = [Intent("HassLightSet", {"name": "desk_lamp", "brightness_step": 25}),
 def test_dispatcher_absorbs_any_reported_state_and_still_plans_every_command(messages):
     dispatcher = Dispatcher(REGISTRY, MqttSettings())  # dry run: the planning core, fed what the broker brought
     for topic, payload, retain in messages:
-        dispatcher._absorb(MqttMessage(topic, payload, retain=retain))
+        dispatcher.session.receive(MqttMessage(topic, payload, retain=retain), now_ms=0.0)
     for intent in TURNS:
         try:
             result = dispatcher.dispatch([intent])
@@ -210,6 +212,40 @@ def assert_config_error_names_file_and_line(exc: ConfigError, path: Path) -> Non
     assert re.match(re.escape(str(path)) + r":\d+: ", text), text
 
 
+def assert_settings_sound(loaded) -> None:
+    """Accepted settings hold, in every field, a value of the kind its default has (a number where a number
+    is meant, text where text is): a loader that let a mutated line through unchecked fails here."""
+    defaults = Settings()
+    for section in ("wake", "listener", "speech", "mqtt", "satellite"):
+        for f in dataclasses.fields(getattr(defaults, section)):
+            value, default = getattr(getattr(loaded, section), f.name), getattr(getattr(defaults, section), f.name)
+            if default is None:
+                assert value is None or isinstance(value, str), (section, f.name, value)
+            elif isinstance(default, bool):
+                assert isinstance(value, bool), (section, f.name, value)
+            elif isinstance(default, float):
+                assert isinstance(value, (int, float)) and not isinstance(value, bool), (section, f.name, value)
+            elif isinstance(default, int):
+                assert isinstance(value, int) and not isinstance(value, bool), (section, f.name, value)
+            elif isinstance(default, tuple):
+                assert isinstance(value, tuple) and all(isinstance(v, str) for v in value), (section, f.name, value)
+            else:
+                assert isinstance(value, type(default)), (section, f.name, value)
+    assert loaded.speech.engine in SPEECH_ENGINES
+
+
+def assert_registry_sound(registry) -> None:
+    """An accepted registry names real catalog models and only what it defines."""
+    assert isinstance(registry.base_topic, str) and registry.base_topic
+    for name, device in registry.devices.items():
+        assert device.name == name and isinstance(device.spec, ModelSpec)
+        assert device.area is None or isinstance(device.area, str)
+    for group in registry.groups.values():
+        assert group.members and set(group.members) <= set(registry.devices), group
+    for scene in registry.scenes.values():
+        assert scene.group in registry.groups and set(scene.states) <= set(registry.devices), scene
+
+
 def _config_dir(workdir: Path, name: str, text: str) -> Path:
     folder = workdir / name
     folder.mkdir(exist_ok=True)
@@ -229,9 +265,11 @@ def test_control_character_in_yaml_is_one_line_with_its_line(workdir):
 def test_settings_loader_gives_config_error_with_file_and_line(workdir, text):
     folder = _config_dir(workdir, "settings", text)
     try:
-        load_settings(folder)
+        loaded = load_settings(folder)
     except ConfigError as exc:
         assert_config_error_names_file_and_line(exc, folder / "assistant.yaml")
+    else:
+        assert_settings_sound(loaded)
 
 
 @FUZZ
@@ -239,9 +277,11 @@ def test_settings_loader_gives_config_error_with_file_and_line(workdir, text):
 def test_registry_loader_gives_config_error_with_file_and_line(workdir, text):
     folder = _config_dir(workdir, "registry", text)
     try:
-        load_registry(folder)
+        registry = load_registry(folder)
     except ConfigError as exc:
         assert_config_error_names_file_and_line(exc, folder / "devices.yaml")
+    else:
+        assert_registry_sound(registry)
 
 
 SENTENCES = CONFIG / "sentences" / "en.yaml"
@@ -255,9 +295,12 @@ def test_sentence_loader_gives_config_error_with_file_and_line(workdir, text):
     path = workdir / "en.yaml"
     path.write_text(text, encoding="utf-8")
     try:
-        language.language_from_file(path, REGISTRY.names())
+        loaded = language.language_from_file(path, REGISTRY.names())
     except ConfigError as exc:
         assert_config_error_names_file_and_line(exc, path)
+    else:  # what was accepted is a grammar for this home that the matcher can use
+        assert loaded.registry is REGISTRY and loaded.intents.intents
+        assert all(isinstance(n, str) and n for n in loaded.intents.intents)
 
 
 @pytest.mark.parametrize("text, problem", [("speech:\n  engine: whisper\n",

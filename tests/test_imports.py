@@ -11,7 +11,8 @@ import sys
 for name in {HEAVY!r}:
     sys.modules[name] = None  # any import of it now raises ImportError
 import assistant.messages, assistant.errors, assistant.config, assistant.audio, assistant.listener
-import assistant.wake, assistant.pipeline, assistant.models, assistant.devices.registry
+import assistant.wake, assistant.pipeline, assistant.manifest, assistant.models, assistant.devices.registry
+import assistant.interfaces, assistant.dispatch_steps, assistant.dispatch_session, assistant.dispatcher, assistant.app
 from assistant.devices.registry import load_registry
 from assistant.config import load_settings
 s = load_settings()

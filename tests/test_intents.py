@@ -19,6 +19,7 @@ from assistant.intents.language import in_grammar
 from assistant.intents.grammar import STANDALONE_INTENTS, build_grammar
 from assistant.intents.matcher import MAX_PARTS
 from assistant.numbers import number_words
+from assistant.devices.planner import DISPATCHABLE
 from assistant.messages import NotUnderstood
 
 hassil = pytest.importorskip("hassil")
@@ -241,7 +242,16 @@ def test_random_junk_never_raises(language):
     for _ in range(300):
         text = " ".join(rng.choice(vocabulary + ["".join(rng.choices("abc%!?,.- 0123", k=4))])
                         for _ in range(rng.randint(0, 9)))
-        assert isinstance(match(language, text), (tuple, NotUnderstood))
+        result = match(language, text)
+        if isinstance(result, NotUnderstood):
+            assert result.reason, text
+            continue
+        # whatever junk matched is something the dispatcher can carry out, naming this home's things
+        assert result and all(i.name in DISPATCHABLE for i in result), (text, result)
+        for intent in result:
+            for slot, kinds in (("name", language.home.devices), ("group", language.home.groups),
+                                ("scene", language.home.scenes)):
+                assert slot not in intent.slots or intent.slots[slot] in kinds, (text, intent)
 
 
 def _bad_sentences(tmp_path: Path, replace: tuple[str, str]) -> Path:

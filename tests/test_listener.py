@@ -26,14 +26,15 @@ def frame_at(ms):
 
 
 def drive(listener, wake_ms, until_ms, onset_ms=None):
-    """Feed audio from 0 ms as the pipeline does: idle frames first, then the wake, then the rest."""
-    for ms in range(0, wake_ms, FRAME_MS):
-        assert listener.feed(frame_at(ms)) is None
-    out = listener.on_wake(WakeDetected("hey_jarvis", wake_ms, 0.9, onset_ms))
+    """Feed audio from 0 ms as the pipeline does: idle frames first, then the frame the wake word was detected
+    in (the frame that ends at wake_ms), then the rest."""
+    for ms in range(0, wake_ms - FRAME_MS, FRAME_MS):
+        assert listener.hear(frame_at(ms)) is None
+    out = listener.hear(frame_at(wake_ms - FRAME_MS), WakeDetected("hey_jarvis", wake_ms, 0.9, onset_ms))
     if out is not None:
         return out
     for ms in range(wake_ms, until_ms, FRAME_MS):
-        out = listener.feed(frame_at(ms))
+        out = listener.hear(frame_at(ms))
         if isinstance(out, Utterance):
             return out
     return listener.end_of_audio(until_ms)
@@ -124,10 +125,10 @@ def test_end_of_audio_mid_command():
 
 def test_frames_ignored_while_idle_or_processing_then_resume():
     listener = Listener(SETTINGS, ScriptedVad((0, 100000)))
-    assert listener.feed(frame_at(0)) is None and listener.state is State.IDLE
+    assert listener.hear(frame_at(0)) is None and listener.state is State.IDLE
     drive(listener, 1000, 30000)
     assert listener.state is State.PROCESSING
-    assert listener.feed(frame_at(40000)) is None
+    assert listener.hear(frame_at(40000)) is None
     listener.resume(40000)
     assert listener.state is State.IDLE
 
@@ -136,8 +137,8 @@ def test_early_decode_offered_once_per_pause_with_the_audio_so_far():
     settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
                                 early_decode_noisy_ms=0, lookback_ms=0)
     listener = Listener(settings, ScriptedVad((1600, 2000), (2160, 2800)))  # a 160 ms pause inside
-    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
-    events = [(ms, listener.feed(frame_at(ms))) for ms in range(1040, 4000, FRAME_MS)]
+    listener.hear(frame_at(960), WakeDetected("hey_jarvis", 1040, 0.9, 1040))  # the frame the wake word ends in
+    events = [(ms, listener.hear(frame_at(ms))) for ms in range(1040, 4000, FRAME_MS)]
     paused = [(ms, e) for ms, e in events if isinstance(e, SpeechPaused)]
     done = [e for _, e in events if isinstance(e, Utterance)]
     # the short pause (160 ms) never reaches 240 ms; after the last word, one offer at 240 ms of silence
@@ -152,8 +153,8 @@ def test_a_pause_is_offered_at_the_noisy_point_too_each_point_once():
     settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
                                 early_decode_noisy_ms=80, lookback_ms=0)
     listener = Listener(settings, ScriptedVad((1600, 2000), (2160, 2800)))
-    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
-    events = [listener.feed(frame_at(ms)) for ms in range(1040, 4000, FRAME_MS)]
+    listener.hear(frame_at(960), WakeDetected("hey_jarvis", 1040, 0.9, 1040))  # the frame the wake word ends in
+    events = [listener.hear(frame_at(ms)) for ms in range(1040, 4000, FRAME_MS)]
     offers = [(e.speech_end_ms, e.end_ms - e.speech_end_ms, e.noisy_only) for e in events if isinstance(e, SpeechPaused)]
     assert offers == [(2000, 80, True), (2800, 80, True), (2800, 240, False)]
     done = [e for e in events if isinstance(e, Utterance)]
@@ -169,8 +170,8 @@ def test_offer_points_when_they_coincide_or_one_is_off(noisy_ms, usual_ms, expec
     settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=usual_ms,
                                 early_decode_noisy_ms=noisy_ms, lookback_ms=0)
     listener = Listener(settings, ScriptedVad((1600, 2800)))
-    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
-    events = [listener.feed(frame_at(ms)) for ms in range(1040, 4000, FRAME_MS)]
+    listener.hear(frame_at(960), WakeDetected("hey_jarvis", 1040, 0.9, 1040))  # the frame the wake word ends in
+    events = [listener.hear(frame_at(ms)) for ms in range(1040, 4000, FRAME_MS)]
     offers = [(e.end_ms - e.speech_end_ms, e.noisy_only) for e in events if isinstance(e, SpeechPaused)]
     assert offers == expected
     assert [e.end_ms for e in events if isinstance(e, Utterance)] == [2800 + 320]
@@ -183,14 +184,14 @@ def test_a_pause_after_no_complete_command_runs_to_the_longer_hangover():
     settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
                                 early_decode_noisy_ms=0, lookback_ms=0, incomplete_hangover_ms=1200)
     listener = Listener(settings, ScriptedVad((1600, 2400), (3200, 3600)))  # 800 ms of silence inside
-    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
+    listener.hear(frame_at(960), WakeDetected("hey_jarvis", 1040, 0.9, 1040))  # the frame the wake word ends in
     done, offers = None, []
     for ms in range(1040, 8000, FRAME_MS):
-        event = listener.feed(frame_at(ms))
+        event = listener.hear(frame_at(ms))
         if isinstance(event, SpeechPaused):
             offers.append(event)
             if len(offers) == 1:  # what was said before the long pause is not a command
-                listener.incomplete(event)
+                listener.extend_pause(event)
         if isinstance(event, Utterance):
             done = event
             break
@@ -203,11 +204,11 @@ def test_an_incomplete_command_followed_by_silence_ends_after_the_longer_hangove
     settings = ListenerSettings(preroll_ms=240, silence_hangover_ms=320, early_decode_ms=240,
                                 early_decode_noisy_ms=0, lookback_ms=0, incomplete_hangover_ms=1200)
     listener = Listener(settings, ScriptedVad((1600, 2400)))
-    listener.on_wake(WakeDetected("hey_jarvis", 1040, 0.9, 1040))
+    listener.hear(frame_at(960), WakeDetected("hey_jarvis", 1040, 0.9, 1040))  # the frame the wake word ends in
     for ms in range(1040, 8000, FRAME_MS):
-        event = listener.feed(frame_at(ms))
+        event = listener.hear(frame_at(ms))
         if isinstance(event, SpeechPaused):
-            listener.incomplete(event)
+            listener.extend_pause(event)
         if isinstance(event, Utterance):
             break
     assert event.ended_by is EndReason.SILENCE and event.end_ms == 2400 + 1200

@@ -9,7 +9,8 @@ from assistant.config import ListenerSettings, Settings, WakeSettings
 from assistant.listener import Listener
 from assistant.messages import (DeviceCommand, DeviceOutcome, EndReason, Intent, MqttMessage, NotUnderstood, Outcome,
                                 Transcript, WakeScores)
-from assistant.pipeline import Dispatched, Pipeline
+from assistant.messages import Dispatched
+from assistant.pipeline import Pipeline
 from assistant.wake import WakePolicy
 
 

@@ -17,7 +17,8 @@ from assistant.config import load_settings
 from assistant.intents import match
 from assistant.app import load_language
 from assistant.messages import NotUnderstood
-from assistant.speech import Recognizer, build_recognizer, choose_engine, vosk_model_dir
+from assistant.app import build_recognizer, choose_engine, vosk_model_dir
+from assistant.interfaces import Recognizer
 
 pytest.importorskip("pocketsphinx")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -108,6 +109,12 @@ def test_generated_jsgf_loads_in_pocketsphinx(language):
     decoder = Decoder(Config(hmm=os.path.join(get_model_path(), "en-us", "en-us"), lm=None, loglevel="FATAL"))
     decoder.add_jsgf_string("commands", grammar_for(language).jsgf)
     decoder.activate_search("commands")
+    assert decoder.current_search() == "commands"
+    row = _labels("commands")[0]  # and it decodes a real command to its words
+    decoder.start_utt()
+    decoder.process_raw(read_wav(FIXTURES / "commands" / row["file"]).tobytes(), full_utt=True)
+    decoder.end_utt()
+    assert decoder.hyp() is not None and decoder.hyp().hypstr == row["text"]
 
 
 def test_auto_engine_falls_back_to_pocketsphinx(settings, tmp_path):

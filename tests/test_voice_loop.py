@@ -14,7 +14,7 @@ import pytest
 
 from assistant.messages import EndReason, Outcome
 
-pytestmark = [pytest.mark.models, pytest.mark.broker]
+pytestmark = pytest.mark.models  # broker: marked by the fixture that starts Mosquitto (conftest.py)
 ROOT = Path(__file__).resolve().parent.parent
 TURNS = ROOT / "tests" / "fixtures" / "turns"
 OFF = {"state": "OFF"}

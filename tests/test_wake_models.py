@@ -15,7 +15,7 @@ from assistant.audio import WavSource
 from assistant.commands.wake import detect
 from assistant.config import DEFAULT_MODELS_DIR, WakeSettings, load_settings
 from assistant.errors import ModelError
-from assistant.models import models_command
+from assistant.manifest import models_command
 from assistant.wake import WakePolicy
 
 pytestmark = pytest.mark.models

@@ -18,8 +18,10 @@ import pytest
 from assistant.audio import read_wav
 from assistant.config import load_settings
 from assistant.errors import ConfigError, ModelError
-from assistant.models import Fetcher, is_present, load_manifest, require, sha256_of
-from assistant.speech import Recognizer, choose_engine
+from assistant.app import choose_engine
+from assistant.interfaces import Recognizer
+from assistant.manifest import is_present, load_manifest, require, sha256_of
+from assistant.models import Fetcher
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ROOT / "tests" / "fixtures" / "commands"
@@ -165,7 +167,7 @@ def test_engine_names():
 
 
 def test_the_adapter_imports_faster_whisper_only_when_a_recognizer_is_built():
-    code = ("import sys\nimport assistant.speech, assistant.adapters.whisper\n"
+    code = ("import sys\nimport assistant.app, assistant.adapters.whisper\n"
             "print('faster_whisper' in sys.modules, 'ctranslate2' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr

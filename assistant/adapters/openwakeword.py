@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..messages import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, AudioFrame, WakeScores
-from ..models import Manifest, load_manifest, models_command, require
+from ..manifest import Manifest, load_manifest, models_command, require
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..messages import AudioFrame
-from ..models import require
+from ..manifest import require
 
 
 class SileroVad:

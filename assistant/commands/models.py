@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from . import settings_from
-from ..models import (MIRROR_ENV, fetch_models, installed_path, is_present, load_manifest, mirror_from_env,
-                      models_command, sha256_of)
+from ..manifest import installed_path, is_present, load_manifest, models_command, sha256_of
+from ..models import MIRROR_ENV, fetch_models, mirror_from_env
 
 
 def register(sub, common) -> None:

@@ -9,8 +9,8 @@ import sys
 from . import report_bad_file, settings_from, wav_sources
 from ..audio import read_wav
 from ..errors import AudioError
-from ..app import load_language
-from ..speech import ENGINES, build_recognizer
+from ..app import build_recognizer, load_language
+from ..config import SPEECH_ENGINES
 
 # One spoken command per file. The grammar search keeps state for every frame: 600 s of silence took 64 s
 # and 783 MB, and a long recording of several commands cannot match one command anyway.
@@ -27,7 +27,7 @@ def register(sub, common) -> None:
                     "For recordings with the wake word use 'assistant run FILE --dry-run', which finds the wake "
                     "word and transcribes what follows it.")
     p.add_argument("files", nargs="+", metavar="FILE", help="WAV of one command without the wake word (60 s at most)")
-    p.add_argument("--engine", choices=ENGINES, help="speech engine (default from config: auto); neural = Whisper "
+    p.add_argument("--engine", choices=SPEECH_ENGINES, help="speech engine (default from config: auto); neural = Whisper "
                                                      "tiny.en ('assistant models fetch whisper-tiny-en')")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
     p.set_defaults(func=run)

@@ -28,6 +28,7 @@ _KINDS = {
     "SetFanMode": (DeviceKind.PURIFIER,),
     "HassGetState": tuple(DeviceKind),
 }
+DISPATCHABLE = frozenset(_KINDS) | {"HassNevermind"}  # every intent a plan can be made of
 _QUERY_ATTRIBUTES = {"state": None, "brightness": "brightness", "position": "position", "fan_mode": "fan_mode",
                      "color_temp": "color_temp"}
 
@@ -46,6 +47,11 @@ class Plan:
     echoes: tuple[tuple[str, str], ...] = ()
     queries: tuple[Query, ...] = ()
     refused: tuple[DeviceOutcome, ...] = ()  # devices that cannot do what was asked; nothing was sent
+
+
+class Unable(Exception):
+    """This device cannot do what was asked (a blind asked for a colour): it is refused, the turn goes on.
+    Unlike DeviceError, which says the request itself is wrong."""
 
 
 def validate_changes(spec: ModelSpec, changes: Mapping[str, Any], name: str) -> None:
@@ -115,7 +121,7 @@ def _relative_color_temp(spec: ModelSpec, state: Mapping[str, Any] | None, step_
     return change if (state or {}).get("state") == "ON" else {"state": "ON", **change}
 
 
-def _light_changes(device: Device, slots: Mapping[str, Any], state: Mapping[str, Any] | None) -> dict[str, Any] | str:
+def _light_changes(device: Device, slots: Mapping[str, Any], state: Mapping[str, Any] | None) -> dict[str, Any]:
     spec = device.spec
     if "brightness" in slots:
         percent = slots["brightness"]
@@ -126,7 +132,7 @@ def _light_changes(device: Device, slots: Mapping[str, Any], state: Mapping[str,
         return _relative_brightness(state, int(slots["brightness_step"]))
     if "color_temp_kelvin" in slots or "color_temp_step_kelvin" in slots:
         if not spec.has("color_temp"):
-            return "cannot change colour temperature"
+            raise Unable("cannot change colour temperature")
         if "color_temp_step_kelvin" in slots:
             return _relative_color_temp(spec, state, int(slots["color_temp_step_kelvin"]))
         a = spec.attributes["color_temp"]
@@ -144,13 +150,13 @@ def _light_changes(device: Device, slots: Mapping[str, Any], state: Mapping[str,
         if name == "white" and spec.has("color_temp"):
             a = spec.attributes["color_temp"]
             return {"state": "ON", "color_temp": clamp(kelvin_to_mired(WHITE_KELVIN), a.minimum, a.maximum)}
-        return "cannot show colours"
+        raise Unable("cannot show colours")
     raise DeviceError("HassLightSet needs one of brightness, brightness_step, color_temp_kelvin, "
                       "color_temp_step_kelvin, color")
 
 
-def changes_for(intent: Intent, device: Device, state: Mapping[str, Any] | None) -> dict[str, Any] | str:
-    """The /set changes for one device, or a short reason it cannot do this."""
+def changes_for(intent: Intent, device: Device, state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The /set changes for one device; raises Unable with a short reason when it cannot do this."""
     kind = device.kind
     match intent.name:
         case "HassTurnOn" | "HassTurnOff":
@@ -161,18 +167,24 @@ def changes_for(intent: Intent, device: Device, state: Mapping[str, Any] | None)
                 return {"fan_state": "ON" if on else "OFF"}
             return {"state": "ON" if on else "OFF"}
         case "HassLightSet":
-            return _light_changes(device, intent.slots, state) if kind == DeviceKind.LIGHT else "is not a light"
+            if kind != DeviceKind.LIGHT:
+                raise Unable("is not a light")
+            return _light_changes(device, intent.slots, state)
         case "HassSetPosition":
             position = intent.slots.get("position")
             if not isinstance(position, int) or not 0 <= position <= 100:
                 raise DeviceError(f"position must be 0-100, got {position!r}")
-            return {"position": position} if kind == DeviceKind.COVER else "is not a blind"
+            if kind != DeviceKind.COVER:
+                raise Unable("is not a blind")
+            return {"position": position}
         case "HassStopMoving":
-            return {"state": "STOP"} if kind == DeviceKind.COVER else "is not a blind"
+            if kind != DeviceKind.COVER:
+                raise Unable("is not a blind")
+            return {"state": "STOP"}
         case "SetFanMode":
             mode = str(intent.slots.get("fan_mode"))
             if kind != DeviceKind.PURIFIER:
-                return "is not an air purifier"
+                raise Unable("is not an air purifier")
             if mode not in device.spec.attributes["fan_mode"].values:
                 raise DeviceError(f"fan_mode must be off, auto or 1-9, got {mode!r}")
             return {"fan_mode": mode}
@@ -216,9 +228,10 @@ def plan(intents: tuple[Intent, ...] | list[Intent], registry: Registry,
             continue
         per_device: dict[str, dict[str, Any]] = {}
         for device in devices:
-            changes = changes_for(intent, device, projected.get(device.name))
-            if isinstance(changes, str):
-                refused.append(DeviceOutcome(device.name, Outcome.REFUSED, detail=f"{device.spoken} {changes}"))
+            try:
+                changes = changes_for(intent, device, projected.get(device.name))
+            except Unable as why:
+                refused.append(DeviceOutcome(device.name, Outcome.REFUSED, detail=f"{device.spoken} {why}"))
                 continue
             validate_changes(device.spec, changes, device.name)
             per_device[device.name] = changes

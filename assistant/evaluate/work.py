@@ -47,7 +47,7 @@ class Evaluator:
         self._used = False
 
     def run(self, dataset: Dataset, unit: Unit) -> ConditionRun:
-        from ..speech import build_recognizer
+        from ..app import build_recognizer
 
         if self._used:
             self.assistant.recognizer = build_recognizer(self.settings, self.assistant.language)
