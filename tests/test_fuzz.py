@@ -295,11 +295,12 @@ def test_sentence_loader_gives_config_error_with_file_and_line(workdir, text):
     path = workdir / "en.yaml"
     path.write_text(text, encoding="utf-8")
     try:
-        loaded = language.language_from_file(path, REGISTRY.names())
+        home = REGISTRY.names()
+        loaded = language.language_from_file(path, home)
     except ConfigError as exc:
         assert_config_error_names_file_and_line(exc, path)
     else:  # what was accepted is a grammar for this home that the matcher can use
-        assert loaded.registry is REGISTRY and loaded.intents.intents
+        assert loaded.home is home and loaded.intents.intents
         assert all(isinstance(n, str) and n for n in loaded.intents.intents)
 
 
