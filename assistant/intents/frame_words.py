@@ -17,7 +17,7 @@ PHRASES = {
     "all the way up": ("level", 100), "all the way down": ("level", 1), "right down": ("level", 1),
     "as bright as possible": ("level", 100), "full blast": ("level", 100), "as high as it goes": ("level", 100),
     "more light": ("step", 1), "less light": ("step", -1),
-    "warm white": ("kelvin", 2700), "soft white": ("kelvin", 3000), "neutral white": ("kelvin", 3500),
+    "warm up": ("ct_step", -500), "cool down": ("ct_step", 500), "warm white": ("kelvin", 2700), "soft white": ("kelvin", 3000), "neutral white": ("kelvin", 3500),
     "cool white": ("kelvin", 4000), "cold white": ("kelvin", 4000), "day light": ("kelvin", 5000),
     "never mind": ("nevermind", None), "cancel that": ("nevermind", None), "scratch that": ("nevermind", None),
     "forget it": ("nevermind", None), "forget i said anything": ("nevermind", None), "forget that": ("nevermind", None),
