@@ -40,14 +40,14 @@ Understand = Callable[[str], "tuple[Intent, ...] | NotUnderstood"]
 class FusionRule:
     """Chosen on dev/audio/tune, clean and with pink noise at 10 dB (scripts/tune_fusion.py --grid, 135 rules),
     wrong actions first: of the rules with no wrong action in either condition, the one with the most commands
-    right: 58.1 % clean / 47.3 % at 10 dB (grammar alone: 21.6 / 18.9 % right with 5.5 / 4.7 % of clips wrong
-    actions; neural alone: 58.1 / 48.6 %, 0 / 2.4 %). grammar_min made no difference on this set (0, 0.3 and 0.6
-    alike); contested_min 0.6 gave wrong actions at 10 dB, 1.0 fewer right (44.6 %); close_words 0.9 fewer right
-    (45.9 %). The most right of any rule, 50.0 % at 10 dB, came with 0.8 % of clips wrong."""
+    right: 59.5 % clean / 45.9 % at 10 dB (grammar alone: 21.6 / 18.9 % right with 5.5 / 4.7 % of clips wrong
+    actions; Whisper alone: 59.5 / 48.6 % with 0 / 2.4 %). grammar_min 0 or 0.3 gave 44.6 % at 10 dB;
+    contested_min 0.6 gave wrong actions at 10 dB (45.9 % right, 1.6 % wrong); neural_alone 0.7 fewer right
+    (37.8 % at 10 dB)."""
 
     neural_alone: float = 0.5  # Whisper's confidence at which its own command is acted on
     close_words: float = 0.8  # letter overlap (0-1) at which a neural non-command backs the grammar's command
-    grammar_min: float = 0.3  # the grammar decode's own confidence below which it backs nothing
+    grammar_min: float = 0.6  # the grammar decode's own confidence below which it backs nothing
     match_min: float = 0.6  # the matcher's confidence (1 = word for word) the neural command needs to act alone
     # ... and where the grammar heard a different command: a command read by its parts or guessed (under 1)
     # loses to the disagreement ("make the desk lamp warm[er]": Whisper dropped a syllable the grammar heard)
