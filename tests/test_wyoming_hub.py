@@ -28,7 +28,7 @@ from assistant.app import load_language  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
 from assistant.dispatcher import Dispatcher  # noqa: E402
 from assistant.hub import Hub  # noqa: E402
-from assistant.speech import build_recognizer  # noqa: E402
+from assistant.app import build_recognizer  # noqa: E402
 
 COMMANDS = Path(__file__).resolve().parent / "fixtures" / "commands"
 TIMEOUT_S = 20
