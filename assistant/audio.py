@@ -182,6 +182,29 @@ def read_wav(path: Path | str) -> np.ndarray:
     return np.concatenate(list(wav_blocks(path)))
 
 
+def pcm_problem(rate: int, width: int, channels: int) -> str | None:
+    """Why raw little-endian signed PCM of this shape cannot be converted here, or None when it can."""
+    if width not in (2, 3, 4):
+        return f"{width * 8}-bit samples are not supported; send 16, 24 or 32-bit signed PCM"
+    if not 1 <= channels <= 8:
+        return f"{channels} channels are not supported; send 1 to 8"
+    if not MIN_RATE <= rate <= MAX_RATE:
+        return f"sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz"
+    return None
+
+
+def pcm_to_16k(pcm: bytes, rate: int, width: int, channels: int) -> np.ndarray:
+    """Raw signed PCM (a network stream's whole utterance) -> 16 kHz mono int16, as read_wav converts
+    a file. Raises AudioError when pcm_problem() names one, or the bytes do not fill whole samples."""
+    problem = pcm_problem(rate, width, channels)
+    if problem is None and len(pcm) % (width * channels):
+        problem = f"{len(pcm)} bytes are not whole {width * 8}-bit samples of {channels} channel(s)"
+    if problem is not None:
+        raise AudioError(f"audio: {problem}")
+    fmt = WavFormat(_PCM, channels, rate, width * 8, 0, len(pcm) // (width * channels))
+    return Resampler(rate).push(_decode(pcm, fmt, Path("audio")).mean(axis=1), last=True)
+
+
 def frames(samples: np.ndarray | bytes, start_ms: int = 0) -> Iterator[AudioFrame]:
     """Cut 16 kHz int16 audio into 80 ms frames; a short last frame is padded with zeros."""
     pcm = samples.tobytes() if isinstance(samples, np.ndarray) else samples
