@@ -30,8 +30,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 from assistant.audio import WavSource, frames, read_wav  # noqa: E402
 from assistant.config import MqttSettings, load_settings  # noqa: E402

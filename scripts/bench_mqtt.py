@@ -20,9 +20,7 @@ import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.adapters.mqtt import MqttClient  # noqa: E402
 from assistant.config import DEFAULT_CONFIG_DIR, MqttSettings  # noqa: E402

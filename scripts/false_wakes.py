@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
 import tune_decoder  # noqa: E402  (the development set)
 
 from assistant.adapters.openwakeword import OpenWakeWordScorer, resolve_wake_words  # noqa: E402

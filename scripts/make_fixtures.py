@@ -28,8 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.levels import pink  # noqa: E402  (the one pink-noise generator)
 from voices import FLOOR_DBFS, SR, assemble, seed_of, synth, to_int16  # noqa: E402
 from human_speech import PS_TESTDATA, human_clips  # noqa: E402

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from assistant.app import build  # noqa: E402
 from assistant.audio import frames, read_wav  # noqa: E402

@@ -457,7 +457,6 @@ def main(argv: list[str] | None = None) -> int:
                          "dev/text/heldout/ha_like.yaml, all of it split report)")
     ap.add_argument("--dev", type=Path, default=DEV, help="folder of the corpora (default dev/text)")
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(REPO))
 
     splits = ["tune", "report"] if args.split == "all" else [args.split]
     keep = lambda items: [i for i in items if i["split"] in splits]  # noqa: E731

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from assistant.audio import frames, read_wav  # noqa: E402
 from assistant.config import load_settings  # noqa: E402

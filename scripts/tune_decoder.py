@@ -18,7 +18,6 @@ import itertools
 import random
 import re
 import statistics
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -26,8 +25,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
 import voices as vx  # noqa: E402  (voices, trimming, levelling, noise floor)
 
 from assistant.config import load_settings  # noqa: E402

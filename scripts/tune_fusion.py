@@ -120,7 +120,6 @@ def main() -> int:
     parser.add_argument("--area", default=None)
     parser.add_argument("--show", action="store_true", help="each clip's outcome with the chosen rule")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     from assistant.config import load_settings
     from assistant.devices.registry import load_registry
     from assistant.dispatcher import Dispatcher

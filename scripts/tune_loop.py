@@ -12,7 +12,6 @@ in dry-run. So what the recognizer gets is what it gets live, wake-word residue 
 
 from __future__ import annotations
 
-import sys
 import time
 import zlib
 from dataclasses import replace
@@ -22,8 +21,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
 import voices as vx  # noqa: E402
 import tune_decoder as td  # noqa: E402
 

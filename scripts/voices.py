@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import sys
 import zlib
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 try:
@@ -22,7 +20,6 @@ except ImportError:  # not part of the demo's setup: the audio-making scripts ha
     raise SystemExit("voices: needs scipy (and, to make speech, the TTS voices): "
                      ".venv/bin/pip install -e '.[fixtures]'") from None
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant.levels import pink  # noqa: E402  (the one pink-noise generator)
 
 SR = 16000

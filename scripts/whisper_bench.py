@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from assistant.adapters.whisper import WhisperRecognizer, vocabulary_prompt  # noqa: E402
 from assistant.audio import read_wav  # noqa: E402
