@@ -30,6 +30,10 @@ _TEXT_SLOTS = ("fan_mode",)  # "speed three" -> "3": the schema wants the fan mo
 # one breath, so a longer chain is a runaway transcript or pasted text, and splitting it costs hassil
 # matches in the square of its length (500 parts: over 100,000).
 MAX_PARTS = 5
+MAX_RUN = 2
+# Longer than this, a sentence is no request Home Assistant's other intents or its fuzzy guess can place (a
+# rambling transcript): both are skipped, they cost 0.1-0.2 s each on a long one.
+MAX_GUESS_WORDS = 14
 # A run of heard words this close to one of the home's names (forgiving.similarity) may stand for it.
 # Chosen on the development texts (dev/text, tune split): at 0.75 "what is the weather" became the heater.
 MIN_NAME_SIMILARITY = 0.8
@@ -84,22 +88,24 @@ REASON_CONFIDENCE = 0.75
 
 def _with_a_reason(language: Language, text: str, area: str | None) -> tuple[Intent, ...] | None:
     """ "I need the blinds closed, the sun's in my eyes": one clause is a command, the others only say why.
-    Only when no other clause names anything in this home or turns the command around."""
-    clauses = [c for c in re.split(r"\s*[,;.!]\s*", text) if c.strip()]
+    Only when no other clause names anything in this home, asks, or turns the command around. The other
+    clauses are judged by their words alone (cheap); only the one clause that names something is matched."""
+    clauses = [polite(normalize(c)) for c in re.split(r"\s*[,;.!]\s*", text) if c.strip()]
+    clauses = [c for c in clauses if c]
     if len(clauses) < 2:
         return None
-    found, names = [], _names(language)
-    for clause in clauses:
-        words = polite(normalize(clause))
-        result = _match_words(language, clause, words, area) if words else NotUnderstood(clause, "")
-        if isinstance(result, tuple):
-            found.append(result)
-        elif result.out_of_domain or result.needs_area or _NOT_A_REASON & set(words.split()) or \
-                any(f" {n} " in f" {words} " for n in names):
-            return None
-    if len(found) != 1:
+    names = _names(language)
+    naming = [c for c in clauses if any(f" {n} " in f" {c} " for n in names)]
+    if len(naming) != 1:
         return None
-    return tuple(replace(i, confidence=min(i.confidence, REASON_CONFIDENCE)) for i in found[0])
+    (command,) = naming
+    for clause in clauses:
+        if clause is not command and (_NOT_A_REASON & set(clause.split()) or topic_of(clause)):
+            return None
+    found = _match_words(language, command, command, area)
+    if not isinstance(found, tuple):
+        return None
+    return tuple(replace(i, confidence=min(i.confidence, REASON_CONFIDENCE)) for i in found)
 
 
 _BY_NUMBER = re.compile(r"\bby (?:\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
@@ -203,7 +209,9 @@ def _match_pieces(language: Language, pieces: tuple[str, ...], area: str | None,
     one = one or _strict
     best: list[tuple[int, tuple[Intent, ...]] | None] = [(0, ())] + [None] * len(pieces)
     for end in range(1, len(pieces) + 1):
-        for start in range(end):
+        # a run is at most MAX_RUN pieces: no sentence of ours or Home Assistant's joins more with "and",
+        # and longer runs cost hassil a match each (a comma-strewn transcript of five names took 0.4 s)
+        for start in range(max(0, end - MAX_RUN), end):
             if best[start] is None:
                 continue
             runs, before = best[start]
@@ -299,7 +307,7 @@ def _refused(language: Language, words: str, area: str | None) -> _Refused | Non
         found = _strict(language, piece, area)
         if isinstance(found, _Refused):
             return found
-    if language.ha is None:
+    if language.ha is None or len(words.split()) > MAX_GUESS_WORDS:
         return None
     from .ha import about
 
@@ -354,7 +362,7 @@ def _snapped(language: Language, words: str, area: str | None) -> tuple[Intent, 
 def _guessed(language: Language, words: str, pieces: tuple[str, ...],
              area: str | None) -> tuple[Intent, ...] | None:
     """Home Assistant's fuzzy matcher, for one command said in words no template has."""
-    if negated(words) or words.split()[0] in QUESTION_WORDS:
+    if negated(words) or words.split()[0] in QUESTION_WORDS or len(words.split()) > MAX_GUESS_WORDS:
         return None
     if len(pieces) == 1 and language.ha is not None:
         from .fuzzy import fuzzy_match
