@@ -8,7 +8,6 @@ block at a time, so replaying an hour-long recording needs no more memory than a
 from __future__ import annotations
 
 import struct
-from math import gcd
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator

@@ -116,38 +116,29 @@ class NotUnderstood:
 
 
 @dataclass(frozen=True)
-class NamedDevice:
-    """A device as the language knows it: its id, what kind of thing it is, its room, what people call it."""
+class Named:
+    """A scene (or the base of a device or group) as the language knows it: its id and what people call it."""
 
     name: str
+    say: tuple[str, ...]
+
+    @property
+    def spoken(self) -> str:
+        return self.say[0]
+
+
+@dataclass(frozen=True)
+class NamedDevice(Named):
     kind: str  # light | outlet | cover | purifier
     area: str | None
-    say: tuple[str, ...]
-
-    @property
-    def spoken(self) -> str:
-        return self.say[0]
 
 
 @dataclass(frozen=True)
-class NamedGroup:
-    name: str
-    say: tuple[str, ...]
+class NamedGroup(Named):
     members: tuple[str, ...]
 
-    @property
-    def spoken(self) -> str:
-        return self.say[0]
 
-
-@dataclass(frozen=True)
-class NamedScene:
-    name: str
-    say: tuple[str, ...]
-
-    @property
-    def spoken(self) -> str:
-        return self.say[0]
+NamedScene = Named
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,21 @@ def _folded(effects: set) -> frozenset:
     return frozenset(e for e in effects if not (e[1] == "on" and e[2] is True and e[0] in lit))
 
 
+def _load(path: Path) -> list[dict]:
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item.get("text"), str) or not isinstance(item.get("expect"), list):
+                raise ValueError("expected {\"text\": ..., \"expect\": [...]}")
+        except (ValueError, AttributeError) as exc:
+            raise SystemExit(f"{path}:{n}: {exc}; fix the line (format in {path.parent / 'README.md'})")
+        items.append(item)
+    return items
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--show-misses", action="store_true")
@@ -138,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     area = settings.satellite.area
     counts = {"right": 0, "wrong": 0, "not understood": 0}
     misses, times = [], []
-    items = [json.loads(line) for line in (DATA / "commands.jsonl").read_text().splitlines() if line.strip()]
+    items = _load(DATA / "commands.jsonl")
     for item in items:
         started = time.perf_counter()
         got = match(language, item["text"], area)

@@ -98,8 +98,8 @@ class Registry:
     def names(self) -> HomeNames:
         """What the language needs of this home: every name, as plain values."""
         return HomeNames(
-            {n: NamedDevice(n, d.kind.value, d.area, d.say) for n, d in self.devices.items()},
-            {n: NamedGroup(n, g.say, g.members) for n, g in self.groups.items()},
+            {n: NamedDevice(n, d.say, kind=d.kind.value, area=d.area) for n, d in self.devices.items()},
+            {n: NamedGroup(n, g.say, members=g.members) for n, g in self.groups.items()},
             {n: NamedScene(n, s.say) for n, s in self.scenes.items()},
             dict(self.floors), self.source)
 
