@@ -36,6 +36,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     from assistant.evaluate.noise import mix
     from assistant.messages import Transcript
     from assistant.app import build_recognizer
+    from assistant.fusion import rival_sentences
 
     settings = load_settings()
     settings = replace(settings, speech=replace(settings.speech, engine="grammar"))
@@ -52,7 +53,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
         def transcribe(self, pcm):
             g, n = grammar.transcribe(pcm), neural.transcribe(pcm)
             if g.text and n.text:
-                supports[(g.text, n.text)] = neural.support(pcm, [n.text, g.text])
+                supports[(g.text, n.text)] = neural.support(pcm, [n.text, g.text, *rival_sentences(g.text)])
             return Transcript(g.text, g.confidence, "both", g.rejected, g.audio_s, g.cpu_s + n.cpu_s, parts=(g, n))
 
     supports: dict[tuple[str, str], list[float]] = {}
@@ -133,7 +134,7 @@ def main() -> int:
     from assistant.app import load_language
     from assistant.messages import Transcript
 
-    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-support"
+    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-rivals"
     rows = _pairs(args.dataset, args.snr, Path("/tmp") / f"fusion-pairs{tag}.json")
     settings = load_settings()
     language = load_language(settings)
