@@ -5,6 +5,12 @@ Events in and out, per connection:
     [transcribe] audio-start audio-chunk* audio-stop -> transcript (the hub's recognizer)
     recognize (text)                           -> intent (name + entities) | not-recognized (reason)
     transcript (text, what HA sends a handle program) -> handled | not-handled (per-device outcome words)
+A satellite (assistant satellite) says who it is first, and its commands are turns:
+    info (satellite: name, area)               -> run-satellite
+    detection (wake word; context: score, snr_db) -> nothing, or not-detected (context: stand_down) when
+                                                  another satellite heard the same utterance better
+    audio-start audio-chunk* audio-stop        -> handled | not-handled (context: follow_up_ms, ignored)
+      (after a detection: its command; without one: a follow-up in the window the last answer opened)
 
 Wyoming has no authentication. A connection from an address outside `allowed` is closed at once with one
 log line. A header that is not a Wyoming event, or a payload shorter than it promised, closes that
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, Protocol
@@ -40,6 +47,14 @@ class HubPort(Protocol):
     def transcribe(self, pcm: bytes, rate: int, width: int, channels: int) -> Transcript: ...
     def recognize(self, text: str) -> tuple[Intent, ...] | NotUnderstood: ...
     def handle(self, text: str) -> Any: ...  # .handled: bool, .text: str
+    # satellites (assistant.hub.Hub): verdicts have .satellite, .go, .winner, .why
+    def join(self, name: str, area: str | None) -> None: ...
+    def woke(self, name: str, now_ms: int, score: float, snr_db: float | None) -> list: ...
+    def command_ready(self, name: str, now_ms: int) -> list: ...
+    def tick(self, now_ms: int) -> list: ...
+    def left(self, name: str) -> None: ...
+    def satellite_turn(self, name: str, pcm: bytes, rate: int, width: int, channels: int,
+                       speech_end_ms: int | None = None, follow_up: bool = False) -> Any: ...
 
 
 def _wyoming():
@@ -49,6 +64,10 @@ def _wyoming():
         raise ConfigError("the Wyoming server needs the 'wyoming' package; run scripts/setup.sh") from None
     from wyoming import asr, audio, error, event, handle, info, intent, server
     return asr, audio, error, event, handle, info, intent, server
+
+
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)
 
 
 def parse_uri(uri: str) -> tuple[str, int]:
@@ -95,6 +114,9 @@ class WyomingServer:
         self._lib = _wyoming()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wyoming-hub")
         self._server = self._lib[7].AsyncTcpServer(self.host, self.port)
+        self.satellites: dict[str, _Connection] = {}  # connected satellites by name
+        self.connections: set[_Connection] = set()
+        self._timer: asyncio.TimerHandle | None = None
 
     def info(self):
         _, _, _, _, _, info, _, _ = self._lib
@@ -135,11 +157,57 @@ class WyomingServer:
 
     async def stop(self) -> None:
         await self._server.stop()
+        for conn in list(self.connections):  # any that came in while the library was closing the others
+            await conn.stop()
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     async def call(self, fn, *args):
         """A blocking hub method on the worker thread, so the other connections keep being read."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    # ------------------------------------------------------------------ satellites: joining, wake contests
+
+    def join(self, conn: "_Connection", name: str, area: str | None) -> None:
+        old = self.satellites.get(name)
+        if old is not None and old is not conn:
+            log.warning("satellite %s connected again from %s; the older connection is closed", name, conn.peer)
+            old.satellite = None
+            old.writer.close()
+        self.satellites[name] = conn
+        self.hub.join(name, area)
+
+    def leave(self, conn: "_Connection") -> None:
+        if conn.satellite and self.satellites.get(conn.satellite) is conn:
+            del self.satellites[conn.satellite]
+            self.hub.left(conn.satellite)
+            log.info("satellite %s went away", conn.satellite)
+
+    async def judge(self, verdicts) -> None:
+        """Tell the satellites that lost a contest to stand down; arm the timer for the next decision."""
+        for verdict in verdicts:
+            conn = self.satellites.get(verdict.satellite)
+            if conn is None:
+                continue
+            if verdict.go:
+                if conn.wake == "open":
+                    conn.wake = "go"
+                continue
+            conn.wake = "lost"
+            try:
+                await conn.write(_stand_down(verdict))
+            except ConnectionError:
+                pass
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        due = self.hub.arbiter.due_ms() if hasattr(self.hub, "arbiter") else None
+        if due is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(max(0, due - _now_ms()) / 1000,
+                                          lambda: loop.create_task(self.judge(self.hub.tick(_now_ms()))))
 
 
 class _Connection:
@@ -155,9 +223,13 @@ class _Connection:
         self._audio: bytearray | None = None
         self._format: tuple[int, int, int] | None = None
         self._refused = False  # this stream's audio was refused: drop its chunks quietly until audio-stop
+        self.satellite: str | None = None  # the name it gave in its info, when it is a satellite
+        self.wake: str | None = None  # its last wake: "open" (contest undecided), "go", "lost"; None: none
+        self._speech_end_ms: int | None = None  # audio-stop's timestamp: where speech ended in the stream
 
     async def run(self) -> None:
         lib_event = self.server._lib[3]
+        self.server.connections.add(self)
         try:
             allowed = self.server.allowed
             if allowed is not None and self.peer not in allowed:
@@ -180,6 +252,8 @@ class _Connection:
         except ConnectionError as exc:
             log.info("Wyoming client %s went away (%s)", self.peer, exc)
         finally:
+            self.server.connections.discard(self)
+            self.server.leave(self)
             self.writer.close()
 
     async def stop(self) -> None:
@@ -202,8 +276,27 @@ class _Connection:
 
     async def _dispatch(self, event) -> bool:
         asr, audio, _, _, handle, info, intent, _ = self.server._lib
+        wake, satellite = _satellite_lib()
         if info.Describe.is_type(event.type):
             await self.write(self.server.info())
+        elif info.Info.is_type(event.type):  # a satellite saying who it is
+            sat = info.Info.from_event(event).satellite
+            if sat is None or not str(sat.name or "").strip():
+                await self.refuse("info without a satellite name refused; a satellite sends its name and area")
+                return True
+            self.satellite = str(sat.name).strip()
+            self.server.join(self, self.satellite, str(sat.area).strip() if sat.area else None)
+            await self.write(satellite.RunSatellite())
+        elif wake.Detection.is_type(event.type):
+            if self.satellite is None:
+                await self.refuse("a detection from a client that has not said which satellite it is (send info "
+                                  "with a satellite first)")
+                return True
+            context = wake.Detection.from_event(event).context or {}
+            score, snr = float(context.get("score", 0.0)), context.get("snr_db")
+            self.wake = "open"
+            await self.server.judge(self.server.hub.woke(self.satellite, _now_ms(), score,
+                                                         None if snr is None else float(snr)))
         elif asr.Transcribe.is_type(event.type):
             wanted = asr.Transcribe.from_event(event).language
             if wanted and wanted.split("-")[0].lower() != self.server.hub.language_code:
@@ -217,7 +310,9 @@ class _Connection:
         elif audio.AudioChunk.is_type(event.type):
             await self._chunk(audio.AudioChunk.from_event(event))
         elif audio.AudioStop.is_type(event.type):
-            await self._finish()
+            stop = audio.AudioStop.from_event(event)
+            self._speech_end_ms = None if stop.timestamp is None else int(stop.timestamp)
+            await (self._finish_command() if self.satellite else self._finish())
         elif intent.Recognize.is_type(event.type):
             text = str(intent.Recognize.from_event(event).text)
             result = await self.server.call(self.server.hub.recognize, text)
@@ -278,6 +373,43 @@ class _Connection:
             return
         log.info("Wyoming client %s: heard %r (%s)", self.peer, t.text, t.engine)
         await self.write(asr.Transcript(text="" if t.rejected else t.text, language=self.server.hub.language_code))
+
+
+    async def _finish_command(self) -> None:
+        """A satellite's command: judged against the other satellites' wakes, then run as its turn."""
+        _, _, _, _, handle, _, _, _ = self.server._lib
+        pcm, shape, refused = bytes(self._audio or b""), self._format, self._refused
+        self._audio, self._format, self._refused = None, None, False
+        if self.wake == "open":  # the first whole command of a contest decides it
+            await self.server.judge(self.server.hub.command_ready(self.satellite, _now_ms()))
+        woke, self.wake = self.wake, None
+        if refused or shape is None:
+            return
+        if woke == "lost":
+            log.info("satellite %s: command dropped, another satellite has this turn", self.satellite)
+            return
+        try:
+            done = await self.server.call(self.server.hub.satellite_turn, self.satellite, pcm, *shape,
+                                          self._speech_end_ms, woke is None)
+        except AudioError as exc:
+            await self.refuse(str(exc))
+            return
+        except AssistantError as exc:
+            await self.write(handle.NotHandled(text=f"failed: {exc}"))
+            return
+        context = {"follow_up_ms": done.follow_up_ms, "ignored": done.ignored}
+        await self.write(handle.Handled(text=done.text, context=context) if done.handled
+                         else handle.NotHandled(text=done.text, context=context))
+
+
+def _satellite_lib():
+    from wyoming import satellite, wake
+    return wake, satellite
+
+
+def _stand_down(verdict):
+    from wyoming.wake import NotDetected
+    return NotDetected(context={"stand_down": True, "winner": verdict.winner, "why": verdict.why})
 
 
 def _intent_event(intent, result):
