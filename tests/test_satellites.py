@@ -105,3 +105,27 @@ def test_a_command_the_hub_dies_with_is_reported_failed(parts, home):
         served.close()
     assert [r.kind for r in sat.reports] == ["failed"], sat.reports
     assert "went away before answering" in sat.reports[0].text
+
+
+ROOMS = Path(__file__).resolve().parent / "fixtures" / "rooms"
+
+
+def test_the_lights_in_here_are_the_lights_of_the_satellite_that_heard_it(parts, home):
+    """One hub, two satellites in two rooms, the same words: each switches its own room's lights."""
+    served = ServedHub(hub_for(parts, home)).start()
+    kitchen = start_satellite(served.port, "kitchen-sat", "kitchen")
+    bedroom = start_satellite(served.port, "bedroom-sat", "bedroom")
+    states = home.simulator.bridge.states
+    try:
+        assert kitchen.link.connected.wait(5) and bedroom.link.connected.wait(5)
+        replay(kitchen, [ROOMS / "turn_on_the_lights_in_here__joe.wav"]).join(30)
+        assert states["kitchen_light"]["state"] == "ON"
+        assert states["bedroom_light"].get("state") != "ON"
+        replay(bedroom, [ROOMS / "turn_on_the_lights_in_here__joe.wav"]).join(30)
+    finally:
+        kitchen.link.close()
+        bedroom.link.close()
+        served.close()
+    assert [r.kind for r in kitchen.reports] == ["handled"] and [r.kind for r in bedroom.reports] == ["handled"]
+    assert states["bedroom_light"]["state"] == "ON"
+    assert states["desk_lamp"].get("state") != "ON" and states["living_room_lamp"].get("state") != "ON"
