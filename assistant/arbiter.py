@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 DEFAULT_WINDOW_MS = 1500
-SNR_TIE_DB = 1.0  # closer than this, the speech-to-noise ratios cannot tell the satellites apart
+SNR_TIE_DB = 0.3  # closer than this, the wake score decides (the measured ratios follow the true ones within ~2 dB)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class WakeArbiter:
         near = [c for c in claims if best_snr is None or (c.snr_db is not None and c.snr_db >= best_snr - SNR_TIE_DB)]
         winner = max(near, key=lambda c: (c.score, c.snr_db if c.snr_db is not None else float("-inf")))
         self._winner = winner.satellite
-        self._decided_until_ms = (self._opened_ms or now_ms) + self.window_ms
+        self._decided_until_ms = (now_ms if self._opened_ms is None else self._opened_ms) + self.window_ms
         self._claims, self._opened_ms = {}, None
         verdicts = [Verdict(winner.satellite, True, winner.satellite, "heard it best")]
         for c in claims:

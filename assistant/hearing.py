@@ -18,7 +18,7 @@ from .listener import Listener, State
 from .messages import FRAME_MS, AudioFrame, SpeechPaused, Utterance, WakeDetected
 from .wake import WAKE_SPAN_MS, WakePolicy, level_dbfs, wake_snr_db
 
-FLOOR_MS = 5000  # the background before a wake word is judged over this much audio
+FLOOR_MS = 3000  # the background before a wake word is judged over this much audio
 FLOOR_PERCENTILE = 10  # its quietest tenth: the pauses, not the words
 
 
@@ -35,11 +35,14 @@ class Ears:
         level = level_dbfs(frame.pcm)
         self._levels.append((frame.end_ms, level))
         woke = None
-        if self.listener.state is State.IDLE:
+        listener = self.listener
+        if listener.state is State.IDLE or (listener.following and listener.state is State.RECORDING):
             woke = self.policy.feed(scores, level)
             if woke is not None:
                 woke = replace(woke, snr_db=self.snr_db(woke))
-        return woke, self.listener.hear(frame, woke)
+                if listener.state is not State.IDLE:  # the wake word, said in a follow-up window: a new command
+                    listener.resume(frame.start_ms)
+        return woke, listener.hear(frame, woke)
 
     def snr_db(self, wake: WakeDetected) -> float | None:
         """The wake word's level over the background: the word is the WAKE_SPAN_MS up to its onset frame,

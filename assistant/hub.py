@@ -9,6 +9,7 @@ block (recognition, waiting for device echoes)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class SatelliteSession:
     previous: tuple[Intent, ...] = ()
     previous_end_s: float = float("-inf")
     following: bool = field(default=False, repr=False)  # the turn running now is a follow-up
+    follow_pipeline: Pipeline | None = None  # the same turn with the open-vocabulary recognizer
 
 
 class _PlainDispatch:
@@ -123,7 +125,16 @@ class Hub:
         session = self.sessions.get(name)
         if session is None:
             session = self.sessions[name] = SatelliteSession(name, area)
-            session.pipeline = self.pipeline_for(lambda text, s=session: self._understand(s, text), name)
+            understand = lambda text, s=session: self._understand(s, text)  # noqa: E731
+            session.pipeline = self.pipeline_for(understand, name)
+            if hasattr(self.recognizer, "understanding"):  # the fused engine decides with the matcher: this room's
+                session.pipeline = dataclasses.replace(session.pipeline,
+                                                       recognizer=self.recognizer.understanding(understand))
+            # A continuation ("and the bedroom too", "a bit more") is no sentence of the grammar: where the
+            # recognizer is the fused one, follow-ups are heard by its open-vocabulary half alone.
+            open_vocabulary = getattr(self.recognizer, "neural", None)
+            session.follow_pipeline = session.pipeline if open_vocabulary is None else \
+                dataclasses.replace(session.pipeline, recognizer=open_vocabulary)
         elif session.area != area:
             session.area = area
         log.info("satellite %s joined (area %s)", name, area or "unset")
@@ -154,7 +165,7 @@ class Hub:
                               min(speech_end_ms, end_ms) if speech_end_ms is not None else end_ms)
         session.following = follow_up
         try:
-            turn = session.pipeline.turn(None, utterance)
+            turn = (session.follow_pipeline if follow_up else session.pipeline).turn(None, utterance)
         finally:
             session.following = False
         if follow_up and turn.not_understood is not None and not turn.intents:

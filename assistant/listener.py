@@ -33,6 +33,7 @@ class Listener:
         self._preroll: deque[AudioFrame] = deque(maxlen=settings.preroll_ms // FRAME_MS + MIN_SPEECH_FRAMES)
         self._history: deque[AudioFrame] = deque(maxlen=HISTORY_MS // FRAME_MS)
         self._reset_recording(0)
+        self.following = False  # recording a follow-up (no wake word): a wake word may still start a command
 
     def _reset_recording(self, start_ms: int, count_from_ms: int | None = None,
                          no_speech_ms: int | None = None) -> None:
@@ -87,7 +88,9 @@ class Listener:
         return self._finish(EndReason.END_OF_AUDIO, at_ms)
 
     def resume(self, at_ms: int) -> None:
-        """Processing of the last utterance is over; listen for the wake word again."""
+        """Processing of the last utterance is over (or a follow-up gave way to the wake word); listen for
+        the wake word again."""
+        self.following = False
         self._transition(State.IDLE, at_ms)
         self._preroll.clear()
         self._history.clear()
@@ -100,6 +103,7 @@ class Listener:
         self._history.clear()
         self.vad.reset()
         self._transition(State.RECORDING, at_ms)
+        self.following = True
 
     # ------------------------------------------------------------------ one handler per state
 

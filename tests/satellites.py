@@ -76,3 +76,42 @@ def replay(sat: Satellite, wavs: list, start: float | None = None, drain_s: floa
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
+
+
+def noisy_copy(src, dst, snr_db: float, delay_s: float, seed: int, lead_s: float = 0.0) -> None:
+    """The clip with `delay_s` more of its own quiet lead-in and pink noise `snr_db` under its speech: what
+    a farther (or nearer) microphone in another room hears of the same words. lead_s: that much more of the
+    room before it (for replays back to back, so the background before the wake word is this clip's)."""
+    import wave
+
+    import numpy as np
+
+    from assistant.levels import active_rms, pink
+
+    with wave.open(str(src)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
+    quiet = x[:8000]  # the clips' first half second is their floor alone
+    x = np.concatenate([np.resize(quiet, int((lead_s + delay_s) * 16000)), x])
+    speech = active_rms(x / 32768.0)
+    noise = pink(len(x), np.random.default_rng(seed)) * speech * 10 ** (-snr_db / 20) * 32768.0
+    y = np.clip(np.round(x + noise), -32768, 32767).astype("<i2")
+    with wave.open(str(dst), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(y.tobytes())
+
+
+class CountingDispatcher:
+    """The real dispatcher, counting the turns it carries out (an action is a dispatch with messages)."""
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+        self.registry = dispatcher.registry
+        self.actions = []
+
+    def dispatch(self, intents):
+        done = self.dispatcher.dispatch(intents)
+        if done.messages:
+            self.actions.append(intents)
+        return done

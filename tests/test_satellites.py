@@ -129,3 +129,110 @@ def test_the_lights_in_here_are_the_lights_of_the_satellite_that_heard_it(parts,
     assert [r.kind for r in kitchen.reports] == ["handled"] and [r.kind for r in bedroom.reports] == ["handled"]
     assert states["bedroom_light"]["state"] == "ON"
     assert states["desk_lamp"].get("state") != "ON" and states["living_room_lamp"].get("state") != "ON"
+
+
+@pytest.mark.parametrize("snrs,delays", [((12.0, 30.0, 20.0), (0.0, 0.15, 0.3)),
+                                         ((30.0, 18.0, 10.0), (0.3, 0.0, 0.15))])
+def test_three_satellites_hear_one_command_and_the_best_heard_one_acts(parts, home, tmp_path, snrs, delays):
+    """One command reaches three rooms, louder or quieter over the noise, sooner or later: one action, by the
+    satellite with the best speech-to-noise ratio; the others are told to stand down and report nothing."""
+    from satellites import CountingDispatcher, noisy_copy
+
+    counting = CountingDispatcher(home.dispatcher)
+    settings, language, recognizer = parts
+    served = ServedHub(Hub(home.registry, recognizer, language, counting, "en")).start()
+    names = ("hall", "kitchen", "office")
+    sats = [start_satellite(served.port, n, "kitchen") for n in names]
+    wavs = []
+    for i, (snr, delay) in enumerate(zip(snrs, delays)):
+        wavs.append(tmp_path / f"{names[i]}.wav")
+        noisy_copy(TURNS / "turn_on_the_kitchen_light__joe.wav", wavs[-1], snr, delay, seed=i)
+    try:
+        assert all(s.link.connected.wait(5) for s in sats)
+        start = time.monotonic() + 0.2
+        threads = [replay(s, [w], start) for s, w in zip(sats, wavs)]
+        for t in threads:
+            t.join(40)
+    finally:
+        for s in sats:
+            s.link.close()
+        served.close()
+    best = names[snrs.index(max(snrs))]
+    assert [len(s.wakes) for s in sats] == [1, 1, 1]
+    measured = [s.wakes[0].snr_db for s in sats]
+    assert max(measured) == measured[snrs.index(max(snrs))], measured
+    assert len(counting.actions) == 1
+    assert {s.name: [r.kind for r in s.reports] for s in sats} == {n: (["handled"] if n == best else []) for n in names}
+    assert home.simulator.bridge.states["kitchen_light"]["state"] == "ON"
+
+
+@pytest.fixture(scope="module")
+def fused(parts):
+    from assistant.app import choose_engine
+
+    settings, language, _ = parts
+    if choose_engine(settings, "auto")[0] != "fused":
+        pytest.skip("follow-ups are heard by the neural engine: run 'assistant models fetch' for Whisper tiny.en")
+    return build_recognizer(settings, language, "fused")
+
+
+def follow_up_run(parts, fused, home, wav, before=()):
+    """One satellite in the kitchen replays `wav` (a turn, then a follow-up) through a hub with the fused
+    engine; returns its reports and the actions the hub took."""
+    from satellites import CountingDispatcher
+
+    from assistant.messages import Intent
+
+    for name, slots in before:
+        home.dispatcher.dispatch((Intent("HassLightSet" if slots else "HassTurnOn", {"name": name, **slots}),))
+    counting = CountingDispatcher(home.dispatcher)
+    settings, language, _ = parts
+    served = ServedHub(Hub(home.registry, fused, language, counting, "en")).start()
+    sat = start_satellite(served.port, "kitchen-sat", "kitchen")
+    try:
+        assert sat.link.connected.wait(5)
+        replay(sat, [ROOMS / wav]).join(60)
+    finally:
+        sat.link.close()
+        served.close()
+    return sat.reports, counting.actions
+
+
+def test_and_the_bedroom_too_within_the_window_continues_the_turn(parts, fused, home):
+    reports, actions = follow_up_run(parts, fused, home,
+                                     "follow_within_turn_off_the_lights_and_the_bedroom_too__joe.wav",
+                                     [("kitchen_light", {}), ("bedroom_light", {})])
+    states = home.simulator.bridge.states
+    assert [r.kind for r in reports] == ["handled", "handled"], reports
+    assert [[(i.name, dict(i.slots)) for i in a] for a in actions] == [
+        [("HassTurnOff", {"area": "kitchen", "domain": "light"})],
+        [("HassTurnOff", {"area": "bedroom", "domain": "light"})]]
+    assert states["kitchen_light"]["state"] == "OFF" and states["bedroom_light"]["state"] == "OFF"
+
+
+def test_the_same_words_after_the_window_are_not_acted_on(parts, fused, home):
+    reports, actions = follow_up_run(parts, fused, home,
+                                     "follow_after_turn_off_the_lights_and_the_bedroom_too__joe.wav",
+                                     [("kitchen_light", {}), ("bedroom_light", {})])
+    assert [r.kind for r in reports] == ["handled"], reports
+    assert len(actions) == 1
+    assert home.simulator.bridge.states["bedroom_light"]["state"] == "ON"
+
+
+def test_a_bit_more_repeats_the_step_on_the_same_lamp(parts, fused, home):
+    reports, actions = follow_up_run(parts, fused, home, "follow_within_dim_the_desk_lamp_a_bit_more__joe.wav",
+                                     [("desk_lamp", {"brightness": 80})])
+    assert [r.kind for r in reports] == ["handled", "handled"], reports
+    assert [[(i.name, dict(i.slots)) for i in a] for a in actions] == [
+        [("HassLightSet", {"name": "desk_lamp", "brightness_step": -25})]] * 2
+    assert home.simulator.bridge.states["desk_lamp"]["brightness"] < 254 * 0.8 - 2 * 25 * 2.54 + 3
+
+
+@pytest.mark.parametrize("wav", ["follow_within_turn_off_the_lights_could_you_pass_me_the_sa__joe.wav",
+                                 "follow_within_turn_on_the_kitchen_light_never_mind__joe.wav"])
+def test_chat_or_never_mind_in_the_window_acts_on_nothing(parts, fused, home, wav):
+    reports, actions = follow_up_run(parts, fused, home, wav, [("bedroom_light", {})])
+    assert len(actions) == 1, actions  # the first turn's only
+    assert reports[0].kind == "handled"
+    assert all(r.kind != "failed" for r in reports), reports
+    assert home.simulator.bridge.states["bedroom_light"]["state"] == "ON"

@@ -53,17 +53,19 @@ def wav_frames(paths: list[str], busy: Callable[[], bool], drain_s: float = DRAI
 
     sources = [WavSource(p) for p in paths]  # a bad file is reported before anything is sent
     offset = start_ms
+    tail, last_pcm = SILENCE, SILENCE
     for source in sources:
         last = offset
         for frame in source:
             last = offset + frame.end_ms
+            tail, last_pcm = last_pcm, frame.pcm  # the one before the last: the last may be padded with zeros
             yield AudioFrame(frame.pcm, offset + frame.start_ms)
         offset = last
-    for i in itertools.count():
+    for i in itertools.count():  # the room goes on sounding as the recording ended: its last whole frame again
         at = offset + i * 80
         if not busy() or i * 0.08 > drain_s:
             return
-        yield AudioFrame(SILENCE, at)
+        yield AudioFrame(tail, at)
 
 
 def build_satellite(settings, hub: tuple[str, int], name: str, area: str | None,

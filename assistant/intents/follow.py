@@ -18,7 +18,8 @@ from .matcher import _target_of, match
 _STEP_SLOTS = ("brightness_step", "color_temp_step_kelvin", "position_step")
 _TARGETS = ("name", "group", "area", "domain", "floor")
 _OPENING = re.compile(r"^(?:(?:and|also|oh|now|then|please|ok|okay)\s+)+")
-_CLOSING = re.compile(r"\s+(?:(?:too|also|as well|please)\s*)+$")
+# "too" at the end, and what Whisper tiny writes for it there ("and the bedroom too" -> "in the bedroom tube")
+_CLOSING = re.compile(r"\s+(?:(?:too|to|two|tube|tool|also|as well|please)\s*)+$")
 _AGAIN = frozenset({"more", "a bit more", "a little more", "a little bit more", "bit more", "even more", "again",
                     "once more", "more please", "do that again", "same again", "a touch more", "further"})
 _LESS = frozenset({"less", "a bit less", "a little less", "a little bit less", "bit less", "not so much",
