@@ -236,3 +236,36 @@ def test_chat_or_never_mind_in_the_window_acts_on_nothing(parts, fused, home, wa
     assert reports[0].kind == "handled"
     assert all(r.kind != "failed" for r in reports), reports
     assert home.simulator.bridge.states["bedroom_light"]["state"] == "ON"
+
+
+def test_garbage_from_one_client_leaves_a_satellite_served(parts, home, caplog):
+    """Bad JSON and a payload cut short from another client, while a satellite is connected: that client is
+    closed with one log line each, the satellite's command is acted on as usual."""
+    import asyncio
+    import logging
+
+    async def raw(port, data):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(data)
+        await writer.drain()
+        writer.write_eof()
+        back = await reader.read()
+        writer.close()
+        return back
+
+    served = ServedHub(hub_for(parts, home)).start()
+    sat = start_satellite(served.port, "kitchen", "kitchen")
+    try:
+        assert sat.link.connected.wait(5)
+        thread = replay(sat, [TURNS / "turn_on_the_kitchen_light__joe.wav"])
+        with caplog.at_level(logging.WARNING, logger="assistant.adapters.wyoming"):
+            for garbage in (b"{not json\n", b'{"type": "audio-chunk", "payload_length": 64000}\n' + bytes(10)):
+                assert asyncio.run(raw(served.port, garbage)) == b""
+        thread.join(30)
+    finally:
+        sat.link.close()
+        served.close()
+    assert [r.kind for r in sat.reports] == ["handled"], sat.reports
+    assert home.simulator.bridge.states["kitchen_light"]["state"] == "ON"
+    lines = [r.getMessage() for r in caplog.records if r.name == "assistant.adapters.wyoming"]
+    assert len(lines) == 2 and "not a JSON event" in lines[0] and "payload ended" in lines[1], lines
