@@ -17,11 +17,13 @@ from typing import Any, Callable
 
 from .arbiter import DEFAULT_WINDOW_MS, Verdict, WakeArbiter, WakeClaim
 from .audio import pcm_problem, pcm_to_16k
+from .config import ListenerSettings
 from .errors import AssistantError
 from .interfaces import Understand
 from .intents import match
 from .intents.follow import continue_turn
-from .messages import EndReason, Intent, Interaction, NotUnderstood, Outcome, Transcript, Utterance
+from .listener import Listener
+from .messages import EndReason, Intent, Interaction, NotUnderstood, Outcome, SpeechPaused, Transcript, Utterance
 from .pipeline import Pipeline
 from .present import outcome_words, spoken_reply
 
@@ -79,7 +81,8 @@ class Hub:
         self.area = area
         # a satellite's turn: the wiring's pipeline (timed dispatch, events on MQTT) or a plain one
         self.pipeline_for = pipeline_for or (lambda understand, name: Pipeline(
-            None, None, None, None, recognizer, understand, _PlainDispatch(dispatcher), source=name))
+            None, None, None, Listener(ListenerSettings(), None), recognizer, understand, _PlainDispatch(dispatcher),
+            source=name))
         self.arbiter = WakeArbiter(window_ms)
         self.follow_up_ms = follow_up_ms
         self.clock = clock
@@ -150,6 +153,22 @@ class Hub:
 
     def left(self, name: str) -> None:
         self.arbiter.forget(name)
+
+    def satellite_pause(self, name: str, pcm: bytes, rate: int, width: int, channels: int, speech_end_ms: int,
+                        follow_up: bool = False) -> None:
+        """The satellite heard its speaker stop (its command may be over): decode what has come so far while
+        the satellite's hangover runs, as the one-process loop does; the turn uses it if no more speech came."""
+        session = self.sessions[name]
+        samples = pcm_to_16k(pcm, rate, width, channels)
+        end_ms = len(samples) * 1000 // 16000
+        pipeline = session.follow_pipeline if follow_up else session.pipeline
+        early_ms = pipeline.listener.settings.early_decode_ms
+        session.following = follow_up
+        try:
+            pipeline.pause(SpeechPaused(samples.tobytes(), 0, end_ms, min(speech_end_ms, end_ms),
+                                        noisy_only=end_ms - speech_end_ms < early_ms))
+        finally:
+            session.following = False
 
     def satellite_turn(self, name: str, pcm: bytes, rate: int, width: int, channels: int,
                        speech_end_ms: int | None = None, follow_up: bool = False) -> Handling:

@@ -72,7 +72,7 @@ class Pipeline:
                            score=round(wake.score, 3), snr_db=wake.snr_db)
             match heard:
                 case SpeechPaused() as paused:
-                    self._on_pause(paused)
+                    self.pause(paused)
                 case Utterance() as utterance:
                     yield self._finish_turn(wake, utterance, frame.end_ms)
         utterance = self.listener.end_of_audio(last_ms)
@@ -193,7 +193,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ a pause: the early decode
 
-    def _on_pause(self, paused: SpeechPaused) -> None:
+    def pause(self, paused: SpeechPaused) -> None:
         """Decode the command so far now, or wait for the listener's later offer in this pause. Decoding
         overlaps the rest of the hangover; where the background is to be suppressed first, decoding takes
         longer, so it starts at the earlier offer (early_decode_noisy_ms)."""

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Protocol
 
 from .hearing import Ears
 from .listener import State
-from .messages import AudioFrame, EndReason, HubAnswer, Utterance, WakeDetected
+from .messages import AudioFrame, EndReason, HubAnswer, SpeechPaused, Utterance, WakeDetected
 
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_MS = 20000
@@ -27,6 +27,7 @@ class HubSide(Protocol):
     answers: queue.Queue
 
     def send_wake(self, wake: WakeDetected) -> bool: ...
+    def send_pause(self, paused: SpeechPaused) -> bool: ...
     def send_command(self, utterance: Utterance) -> bool: ...
 
 
@@ -73,7 +74,9 @@ class SatelliteLoop:
             self._following = False
             if not self.hub.send_wake(woke):
                 log.info("wake at %d ms not announced: no hub", woke.time_ms)
-        if isinstance(heard, Utterance):
+        if isinstance(heard, SpeechPaused):
+            self.hub.send_pause(heard)  # the hub may decode during the hangover; the command follows anyway
+        elif isinstance(heard, Utterance):
             self._command(heard)
 
     def _command(self, utterance: Utterance) -> None:

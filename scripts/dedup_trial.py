@@ -44,7 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-snr", type=float, default=35.0)
     ap.add_argument("--max-delay", type=float, default=0.4, help="largest extra delay in s (default 0.4)")
     ap.add_argument("--window-ms", type=int, default=1500)
+    ap.add_argument("--log", action="store_true", help="the hub's and the arbiter's log lines on stderr")
     args = ap.parse_args(argv)
+    if args.log:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f %(threadName)s %(name)s %(message)s")
+        for quiet in ("assistant.adapters.openwakeword", "assistant.adapters.pocketsphinx", "assistant.app"):
+            logging.getLogger(quiet).setLevel(logging.WARNING)
 
     rng = random.Random(args.seed)
     clips = sorted(p for p in TURNS.glob("*__joe.wav") if not p.name.startswith(("wake_then", "no_wake", "multi")))
@@ -79,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
                 best = NAMES[snrs.index(max(snrs))]
                 row = {"clip": clip.name, "snr_db": snrs, "delay_s": delays, "woke": woke,
                        "measured_snr_db": [s.wakes[-1].snr_db if w else None for s, w in zip(sats, woke)],
-                       "turns": answered, "actions": len(counting.actions) - actions_before, "best": best}
+                       "turns": answered, "actions": len(counting.actions) - actions_before, "best": best,
+                       "reports": {s.name: [(r.kind, r.text) for r in s.reports[b[1]:]] for s, b in zip(sats, before)
+                                   if len(s.reports) > b[1]}}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     finally:

@@ -20,10 +20,14 @@ class FakeHub:
     def __init__(self, up=True):
         self.up = up
         self.answers = queue.Queue()
-        self.wakes, self.commands = [], []
+        self.wakes, self.commands, self.pauses = [], [], []
 
     def send_wake(self, wake):
         self.wakes.append(wake)
+        return self.up
+
+    def send_pause(self, paused):
+        self.pauses.append(paused)
         return self.up
 
     def send_command(self, utterance):
@@ -50,6 +54,7 @@ def test_a_command_is_sent_and_its_answer_reported_then_a_follow_up_window_opens
     run(loop, 4, answer_at=(3440, HubAnswer("handled", "Kitchen light on.", 5000)))
     assert len(hub.wakes) == 1 and hub.wakes[0].snr_db is not None
     assert len(hub.commands) == 1
+    assert hub.pauses and hub.commands[0].pcm.startswith(hub.pauses[-1].pcm)  # the hub can decode early
     assert [(r.kind, r.text, r.follow_up) for r in reports] == [("handled", "Kitchen light on.", True)]
     assert loop.ears.listener.state is State.RECORDING and loop.ears.listener.following
 

@@ -9,8 +9,10 @@ A satellite (assistant satellite) says who it is first, and its commands are tur
     info (satellite: name, area)               -> run-satellite
     detection (wake word; context: score, snr_db) -> nothing, or not-detected (context: stand_down) when
                                                   another satellite heard the same utterance better
-    audio-start audio-chunk* audio-stop        -> handled | not-handled (context: follow_up_ms, ignored)
-      (after a detection: its command; without one: a follow-up in the window the last answer opened)
+    audio-start audio-chunk* [voice-stopped audio-chunk*]* audio-stop -> handled | not-handled (context:
+      follow_up_ms, ignored); after a detection: its command; without one: a follow-up in the window the last
+      answer opened. voice-stopped (timestamp: where speech stopped, ms into the stream) says the speaker has
+      paused: the hub decodes what came so far while the satellite waits out its hangover.
 
 Wyoming has no authentication. A connection from an address outside `allowed` is closed at once with one
 log line. A header that is not a Wyoming event, or a payload shorter than it promised, closes that
@@ -55,6 +57,8 @@ class HubPort(Protocol):
     def left(self, name: str) -> None: ...
     def satellite_turn(self, name: str, pcm: bytes, rate: int, width: int, channels: int,
                        speech_end_ms: int | None = None, follow_up: bool = False) -> Any: ...
+    def satellite_pause(self, name: str, pcm: bytes, rate: int, width: int, channels: int, speech_end_ms: int,
+                        follow_up: bool = False) -> None: ...
 
 
 def _wyoming():
@@ -116,6 +120,7 @@ class WyomingServer:
         self._server = self._lib[7].AsyncTcpServer(self.host, self.port)
         self.satellites: dict[str, _Connection] = {}  # connected satellites by name
         self.connections: set[_Connection] = set()
+        self.stopping = False
         self._timer: asyncio.TimerHandle | None = None
 
     def info(self):
@@ -141,6 +146,7 @@ class WyomingServer:
         return info.Info(asr=[asr], intent=[intent], handle=[handle])
 
     async def start(self) -> None:
+        self.stopping = False
         try:
             await self._server.start(partial(_Connection, self))
         except OSError as exc:
@@ -156,6 +162,7 @@ class WyomingServer:
             await self.stop()
 
     async def stop(self) -> None:
+        self.stopping = True  # a connection that comes in while the others are closed is closed at once
         await self._server.stop()
         for conn in list(self.connections):  # any that came in while the library was closing the others
             await conn.stop()
@@ -231,6 +238,8 @@ class _Connection:
         lib_event = self.server._lib[3]
         self.server.connections.add(self)
         try:
+            if self.server.stopping:
+                return
             allowed = self.server.allowed
             if allowed is not None and self.peer not in allowed:
                 log.warning("refused a Wyoming connection from %s: not in --allow", self.peer)
@@ -309,6 +318,8 @@ class _Connection:
                 await self.refuse(self._refused)
         elif audio.AudioChunk.is_type(event.type):
             await self._chunk(audio.AudioChunk.from_event(event))
+        elif event.type == "voice-stopped" and self.satellite:
+            await self._paused(int((event.data or {})["timestamp"]))
         elif audio.AudioStop.is_type(event.type):
             stop = audio.AudioStop.from_event(event)
             self._speech_end_ms = None if stop.timestamp is None else int(stop.timestamp)
@@ -375,6 +386,16 @@ class _Connection:
         await self.write(asr.Transcript(text="" if t.rejected else t.text, language=self.server.hub.language_code))
 
 
+    async def _paused(self, speech_end_ms: int) -> None:
+        """Start decoding the command so far on the worker, without waiting: the rest of the stream keeps
+        being read, and the turn (queued behind it on the same worker) uses the decode if it still fits."""
+        if self._refused or self._format is None or not self._audio or self.wake == "lost":
+            return
+        future = asyncio.ensure_future(self.server.call(self.server.hub.satellite_pause, self.satellite,
+                                                        bytes(self._audio), *self._format, speech_end_ms,
+                                                        self.wake is None))
+        future.add_done_callback(_log_failure)
+
     async def _finish_command(self) -> None:
         """A satellite's command: judged against the other satellites' wakes, then run as its turn."""
         _, _, _, _, handle, _, _, _ = self.server._lib
@@ -400,6 +421,11 @@ class _Connection:
         context = {"follow_up_ms": done.follow_up_ms, "ignored": done.ignored}
         await self.write(handle.Handled(text=done.text, context=context) if done.handled
                          else handle.NotHandled(text=done.text, context=context))
+
+
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("early decode failed: %s", future.exception())
 
 
 def _satellite_lib():

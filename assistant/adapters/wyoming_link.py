@@ -3,7 +3,9 @@ for the network): it connects, says who it is (info with a satellite: name, area
 answers, and when the hub goes away says so once and keeps trying to reconnect every retry_s.
 
 Out: detection (the wake word, with its score and speech-to-noise ratio in the context) and a command as
-audio-start, audio-chunk*, audio-stop (whose timestamp is where speech ended). In: handled / not-handled
+audio-start, audio-chunk*, audio-stop (whose timestamp is where speech ended); when the speaker pauses
+before the end (the listener's SpeechPaused), the audio so far goes out at once with voice-stopped, so the
+hub can decode during the satellite's hangover, and the rest follows. In: handled / not-handled
 (the turn's outcome in words; context follow_up_ms, ignored) and not-detected with stand_down (another
 satellite heard it better), each put on `answers` as a HubAnswer. A command whose answer never comes
 because the connection broke is answered "lost": every command is acted on or reported failed.
@@ -18,7 +20,7 @@ import threading
 from typing import Callable
 
 from ..errors import ConfigError
-from ..messages import SAMPLE_RATE, HubAnswer, Utterance, WakeDetected
+from ..messages import SAMPLE_RATE, HubAnswer, SpeechPaused, Utterance, WakeDetected
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 2048 * 2  # 128 ms of 16 kHz 16-bit mono per audio-chunk
@@ -27,10 +29,10 @@ SEND_TIMEOUT_S = 2.0
 
 def _lib():
     try:
-        from wyoming import audio, client, handle, info, wake
+        from wyoming import audio, client, handle, info, vad, wake
     except ImportError:
         raise ConfigError("a satellite needs the 'wyoming' package; run scripts/setup.sh") from None
-    return audio, client, handle, info, wake
+    return audio, client, handle, info, wake, vad
 
 
 class HubLink:
@@ -44,6 +46,7 @@ class HubLink:
         self._loop = asyncio.new_event_loop()
         self._client = None
         self._awaiting = False  # a command was sent and its answer has not come
+        self._stream: tuple[int, int] | None = None  # the stream being sent: (its start in audio ms, bytes sent)
         self._stopped = False
         self.connected = threading.Event()
         self.connections = 0  # how many times it (re)connected
@@ -65,24 +68,45 @@ class HubLink:
     # ------------------------------------------------------------------ from the audio loop
 
     def send_wake(self, wake: WakeDetected) -> bool:
-        _, _, _, _, wake_lib = self._lib
+        _, _, _, _, wake_lib, _ = self._lib
         context = {"score": round(wake.score, 4), "snr_db": wake.snr_db}
         return self._send([wake_lib.Detection(name=wake.wake_word, timestamp=wake.time_ms, context=context)])
 
+    def send_pause(self, paused: SpeechPaused) -> bool:
+        """The command so far, and that its speaker has paused (voice-stopped): the hub may start decoding."""
+        vad = self._lib[5]
+        events = self._stream_to(paused.pcm, paused.start_ms)
+        events.append(vad.VoiceStopped(timestamp=paused.speech_end_ms - paused.start_ms))
+        if not self._send(events):
+            self._stream = None
+            return False
+        self._stream = (paused.start_ms, len(paused.pcm))
+        return True
+
     def send_command(self, utterance: Utterance) -> bool:
-        """The whole command; False when the hub cannot be reached (the caller reports it failed)."""
+        """The whole command (what a pause already sent is not sent again); False when the hub cannot be
+        reached (the caller reports it failed)."""
         audio = self._lib[0]
-        shape = dict(rate=SAMPLE_RATE, width=2, channels=1)
         speech_end = None if utterance.speech_end_ms is None else utterance.speech_end_ms - utterance.start_ms
-        events = [audio.AudioStart(timestamp=0, **shape)]
-        events += [audio.AudioChunk(audio=utterance.pcm[i:i + CHUNK_BYTES], timestamp=None, **shape)
-                   for i in range(0, len(utterance.pcm), CHUNK_BYTES)]
+        events = self._stream_to(utterance.pcm, utterance.start_ms)
         events.append(audio.AudioStop(timestamp=speech_end))
+        self._stream = None
         self._awaiting = True
         if not self._send(events):
             self._awaiting = False
             return False
         return True
+
+    def _stream_to(self, pcm: bytes, start_ms: int) -> list:
+        """Events that bring the hub's copy of this stream up to `pcm`: the rest of the stream in progress,
+        or (a new recording, or its start moved) a new stream from audio-start."""
+        audio = self._lib[0]
+        shape = dict(rate=SAMPLE_RATE, width=2, channels=1)
+        sent = self._stream[1] if self._stream is not None and self._stream[0] == start_ms else None
+        events = [] if sent is not None else [audio.AudioStart(timestamp=0, **shape)]
+        events += [audio.AudioChunk(audio=pcm[i:i + CHUNK_BYTES], timestamp=None, **shape)
+                   for i in range(sent or 0, len(pcm), CHUNK_BYTES)]
+        return events
 
     def _send(self, events) -> bool:
         if not self.connected.is_set():
@@ -109,7 +133,7 @@ class HubLink:
         return True
 
     async def _keep_connected(self) -> None:
-        _, client_lib, _, _, _ = self._lib
+        _, client_lib, _, _, _, _ = self._lib
         lost_said = False
         while not self._stopped:
             client = client_lib.AsyncTcpClient(self.host, self.port)
@@ -144,7 +168,7 @@ class HubLink:
             await asyncio.sleep(self.retry_s)
 
     async def _read(self, client) -> None:
-        _, _, handle, _, wake = self._lib
+        _, _, handle, _, wake, _ = self._lib
         while True:
             try:
                 event = await client.read_event()
@@ -179,7 +203,7 @@ class HubLink:
                 pass
 
     def _hello(self):
-        _, _, _, info, _ = self._lib
+        _, _, _, info, _, _ = self._lib
         who = info.Attribution(name="assistant", url="")
         return info.Info(satellite=info.Satellite(name=self.name, area=self.area, attribution=who, installed=True,
                                                   description=f"satellite {self.name}", version=None,
