@@ -44,7 +44,10 @@ class WakeArbiter:
         self._decided_until_ms = -1  # ... whose window runs until then
 
     def claim(self, claim: WakeClaim) -> list[Verdict]:
-        """A satellite woke. Returns a stand-down at once when a contest on this utterance is already decided."""
+        """A satellite woke. Returns a stand-down at once when a contest on this utterance is already decided;
+        with no window (de-duplication off), every wake goes at once."""
+        if self.window_ms <= 0:
+            return [Verdict(claim.satellite, True, claim.satellite, "de-duplication is off")]
         if claim.at_ms < self._decided_until_ms and claim.satellite != self._winner and not self._claims:
             why = f"{self._winner} already has this turn"
             log.info("wake from %s stands down: %s", claim.satellite, why)

@@ -139,7 +139,9 @@ async def satellite(name: str, port: int, plan: list[tuple[float, Script]], said
                 await client.write_event(AudioChunk(audio=s.pcm[i:i + CHUNK], **shape).event())
             await client.write_event(AudioStop(timestamp=s.speech_end_ms).event())
             said.append((t0 + (s.start_ms + s.speech_end_ms) / 1000, s.device, name))
-        await asyncio.sleep(4)  # the last answers
+        deadline = loop.time() + 30  # the last answers: a busy hub's queue
+        while sum(a[0] == name for a in answers) < len(plan) and loop.time() < deadline:
+            await asyncio.sleep(0.1)
         reader.cancel()
 
 
@@ -148,8 +150,8 @@ async def _answers(client, answers: list, name: str) -> None:
         event = await client.read_event()
         if event is None:
             return
-        if event.type in ("handled", "not-handled"):
-            answers.append((name, event.type, (event.data or {}).get("text")))
+        if event.type in ("handled", "not-handled", "not-detected", "error"):
+            answers.append((name, event.type, (event.data or {}).get("text") or (event.data or {}).get("context")))
 
 
 class SetWatcher:
@@ -159,13 +161,23 @@ class SetWatcher:
         import paho.mqtt.client as mqtt
 
         self.seen: list[tuple[float, str]] = []
+        self.hub_figures: list[float] = []  # the hub pipeline's own speech end -> publish (no queue, no network)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-hub-{os.getpid()}")
         ready = threading.Event()
-        self.client.on_connect = lambda c, u, f, rc, p: (c.subscribe(f"{base}/+/set", qos=1), ready.set())
-        self.client.on_message = lambda c, u, m: self.seen.append((time.monotonic(), m.topic.split("/")[-2]))
+        self.client.on_connect = lambda c, u, f, rc, p: (c.subscribe([(f"{base}/+/set", 1), ("assistant/+/result", 0)]),
+                                                          ready.set())
+        self.client.on_message = self._message
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         ready.wait(5)
+
+    def _message(self, client, userdata, message) -> None:
+        if message.topic.startswith("assistant/"):
+            figure = json.loads(message.payload).get("timings_ms", {}).get("speech_end_to_publish_ms")
+            if figure is not None:
+                self.hub_figures.append(figure)
+        else:
+            self.seen.append((time.monotonic(), message.topic.split("/")[-2]))
 
     def close(self) -> None:
         self.client.loop_stop()
@@ -194,7 +206,7 @@ def one_round(n: int, commands: int, scripts: list[Script], hub_port: int, watch
               rng: random.Random, spread_s: float) -> dict:
     said: list = []
     answers: list = []
-    seen_before = len(watcher.seen)
+    seen_before, figures_before = len(watcher.seen), len(watcher.hub_figures)
 
     async def run_all():
         t_start = asyncio.get_running_loop().time() + 0.5
@@ -220,10 +232,33 @@ def one_round(n: int, commands: int, scripts: list[Script], hub_port: int, watch
             used.add(match)
             latencies.append((publishes[match][0] - end) * 1000)
     done = sum(1 for a in answers if a[1] == "handled")
+    other = [a for a in answers if a[1] != "handled"]
+    unanswered = len(said) - len(answers)
     q = lambda p: float(np.percentile(latencies, p)) if latencies else float("nan")  # noqa: E731
-    return {"n": n, "commands": len(said), "handled": done, "published": len(latencies),
+    own = watcher.hub_figures[figures_before:]
+    return {"n": n, "commands": len(said), "handled": done, "other_answers": other[:3], "unanswered": unanswered, "published": len(latencies),
+            "hub_pipeline_p50_ms": round(statistics.median(own)) if own else None,
             "hub_cpu_s_per_command": round(cpu / max(1, len(said)), 3),
             "speech_end_to_publish_ms": {"p50": round(q(50)), "p95": round(q(95)), "max": round(max(latencies, default=0))}}
+
+
+def one_process(settings, mqtt_port: int, rounds: int) -> list[float]:
+    """The same clips through the one-process loop (`assistant run`, with the broker), under the same load:
+    its speech end -> publish, as bench_loop.py counts it."""
+    from assistant.app import build
+    from assistant.config import MqttSettings
+
+    assistant = build(settings, MqttSettings(host="127.0.0.1", port=mqtt_port), broker_required=True)
+    figures = []
+    try:
+        for _ in range(rounds):
+            for clip in CLIPS:
+                for turn in assistant.pipeline(lambda e: None).run(WavSource(TURNS / clip)):
+                    if "speech_end_to_publish_ms" in turn.timings_ms:
+                        figures.append(turn.timings_ms["speech_end_to_publish_ms"])
+    finally:
+        assistant.close()
+    return figures
 
 
 def idle_cost(settings, seconds: float) -> float:
@@ -298,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         wait_port(hub_port)
         watcher = SetWatcher(mqtt_port, base)
         rng = random.Random(args.seed)
+        if args.engine:
+            settings = settings.with_overrides(speech={"engine": args.engine})
+        alone = one_process(settings, mqtt_port, args.rounds)
+        print(json.dumps({"one_process_speech_end_to_publish_ms": {
+            "p50": round(float(np.percentile(alone, 50))), "p95": round(float(np.percentile(alone, 95)))}}), flush=True)
         one_round(1, 1, scripts, hub_port, watcher, hub.pid, rng, 0)  # warm-up: first decode loads lazily
         results: dict[int, list] = {}
         for _ in range(args.rounds):
@@ -305,10 +345,13 @@ def main(argv: list[str] | None = None) -> int:
                 r = one_round(n, args.commands, scripts, hub_port, watcher, hub.pid, rng, args.spread_s)
                 results.setdefault(n, []).append(r)
                 print(json.dumps(r), flush=True)
-        print(f"{os.cpu_count()} CPUs, engine {args.engine or settings.speech.engine}; medians over {args.rounds} round(s):")
+        print(f"{os.cpu_count()} CPUs, engine {args.engine or settings.speech.engine}, load average "
+              f"{os.getloadavg()[0]:.1f}; one process (same clips, same load): p50 "
+              f"{np.percentile(alone, 50):.0f} ms; medians over {args.rounds} round(s):")
         for n, rs in results.items():
             med = lambda key: statistics.median(r["speech_end_to_publish_ms"][key] for r in rs)  # noqa: E731
             print(f"  N={n:3d}: end of speech -> publish p50 {med('p50'):.0f} ms, p95 {med('p95'):.0f} ms; "
+                  f"(the hub's own pipeline figure {statistics.median(r['hub_pipeline_p50_ms'] or 0 for r in rs):.0f} ms); "
                   f"hub CPU {statistics.median(r['hub_cpu_s_per_command'] for r in rs):.3f} s per command; "
                   f"published {sum(r['published'] for r in rs)}/{sum(r['commands'] for r in rs)}")
     finally:

@@ -55,3 +55,10 @@ def test_one_satellite_alone_goes_and_a_claimant_that_leaves_cannot_win():
     a.claim(claim("office", 5100, snr_db=10))
     a.forget("kitchen")
     assert [(v.satellite, v.go) for v in a.tick(6500)] == [("office", True)]
+
+
+def test_no_window_means_every_wake_goes():
+    a = WakeArbiter(0)
+    assert [(v.satellite, v.go) for v in a.claim(claim("hall", 0))] == [("hall", True)]
+    assert [(v.satellite, v.go) for v in a.claim(claim("kitchen", 0))] == [("kitchen", True)]
+    assert a.due_ms() is None
