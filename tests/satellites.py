@@ -32,7 +32,7 @@ class ServedHub:
     def stop(self) -> None:
         if self.server is not None:
             async def close_all():
-                for conn in list(self.server.satellites.values()):
+                for conn in list(self.server.rooms.satellites.values()):
                     conn.writer.close()
                 await self.server.stop()
             asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(10)
