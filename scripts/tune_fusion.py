@@ -36,6 +36,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     from assistant.evaluate.noise import mix
     from assistant.messages import Transcript
     from assistant.app import build_recognizer
+    from assistant.fusion import rival_sentences
 
     settings = load_settings()
     settings = replace(settings, speech=replace(settings.speech, engine="grammar"))
@@ -51,8 +52,11 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
 
         def transcribe(self, pcm):
             g, n = grammar.transcribe(pcm), neural.transcribe(pcm)
+            if g.text and n.text:
+                supports[(g.text, n.text)] = neural.support(pcm, [n.text, g.text, *rival_sentences(g.text)])
             return Transcript(g.text, g.confidence, "both", g.rejected, g.audio_s, g.cpu_s + n.cpu_s, parts=(g, n))
 
+    supports: dict[tuple[str, str], list[float]] = {}
     assistant.recognizer = Both()
     rows = []
     labels = [json.loads(line) for line in (dataset / "labels.jsonl").read_text().splitlines() if line.strip()]
@@ -64,6 +68,8 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
         pairs = [[{"text": p.text, "confidence": p.confidence, "rejected": p.rejected, "engine": p.engine,
                    "cpu_s": p.cpu_s, "audio_s": p.audio_s} for p in t.transcript.parts]
                  for t in turns if t.transcript is not None and t.transcript.parts]
+        for g, n in pairs:  # the neural model's scores of [its own words, the grammar's], when both wrote some
+            n["support"] = supports.get((g["text"], n["text"]))
         rows.append({"file": label["file"], "kind": label["kind"], "messages": label.get("messages", []),
                      "pairs": pairs})
         print(f"\r{i + 1}/{len(labels)}", end="", file=sys.stderr, flush=True)
@@ -128,7 +134,7 @@ def main() -> int:
     from assistant.app import load_language
     from assistant.messages import Transcript
 
-    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}"
+    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-rivals"
     rows = _pairs(args.dataset, args.snr, Path("/tmp") / f"fusion-pairs{tag}.json")
     settings = load_settings()
     language = load_language(settings)
@@ -144,7 +150,8 @@ def main() -> int:
 
     def by_rule(rule):
         def choose(g, n):
-            chosen, _ = decide(t(g), t(n), understand, rule)
+            support = (lambda texts: n["support"]) if n.get("support") else None
+            chosen, _ = decide(t(g), t(n), understand, rule, support)
             return None if chosen.rejected or not chosen.text else chosen.text
         return choose
 
@@ -163,15 +170,15 @@ def main() -> int:
         print(f"CPU-s per decoded utterance (both engines): median {np.median(cpu):.3f}, p95 "
               f"{np.percentile(cpu, 95):.3f}")
     if args.grid:
-        for neural_alone, close, gmin, match_min, contested in itertools.product(
-                (0.3, 0.5, 0.7), (0.8, 0.9, 1.01), (0.0, 0.3, 0.6), (0.6, 0.85, 1.0), (0.6, 0.8, 1.0)):
-            if contested < match_min:
+        for close, gmin, contested, gap, contested_too in itertools.product(
+                (0.8, 1.01), (0.3, 0.6), (0.8, 1.0), (None, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0), (False, True)):
+            if gap is None and contested_too:
                 continue
-            rule = FusionRule(neural_alone, close, gmin, match_min, contested)
+            rule = FusionRule(0.5, close, gmin, 0.6, contested, gap, contested_too)
             s = _score(rows, by_rule(rule), language, dispatcher, args.area)
-            print(f"neural_alone={neural_alone:<5} close_words={close:<5} grammar_min={gmin:<4} "
-                  f"match_min={match_min:<5} contested_min={contested:<4} right "
-                  f"{s['right_pct']:5.1f}%  wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
+            print(f"close_words={close:<5} grammar_min={gmin:<4} contested_min={contested:<4} verify_gap={gap} "
+                  f"verify_contested={contested_too:<1} right {s['right_pct']:5.1f}%  wrong(all clips) "
+                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
     return 0
 
 

@@ -99,6 +99,58 @@ def test_a_neural_text_close_to_the_grammars_command_backs_it(understand):
     assert overlap("Turn on the kitchen light.", "turn off the kitchen light") >= 0.8 and how == "reject"
 
 
+def test_a_grammar_command_the_neural_model_hears_nearly_as_well_as_its_own_words_is_acted_on(understand):
+    """Whisper misheard a word ("Tone up ..."), the grammar heard the command: scored against the audio by
+    Whisper itself, the grammar's sentence is close behind Whisper's words, so it is acted on; far behind
+    (chat the grammar forced onto a command), it is not."""
+    rule = FusionRule(verify_gap=1.0, close_words=1.01)  # letter overlap would back it on its own
+    def heard(own, theirs, rival=-3.0):
+        return lambda texts: [own, theirs] + [rival] * (len(texts) - 2)
+
+    g, n = _g("turn up the lights in the bedroom"), _n("Tone up the lights in the bedroom.", 0.9)
+    chosen, how = decide(g, n, understand, rule, heard(-0.18, -0.89))
+    assert how == "verified" and chosen.text == g.text and not chosen.rejected
+    chosen, how = decide(g, n, understand, rule, heard(-0.18, -1.6))
+    assert how == "reject" and chosen.rejected
+    chosen, how = decide(g, n, understand, FusionRule(close_words=1.01, verify_gap=None), heard(-0.18, -0.2))
+    assert how == "reject"
+    chosen, how = decide(g, n, understand, rule, None)  # a neural engine that cannot score
+    assert how == "reject"
+    # "turn off the lights in the bedroom" scores better than the grammar's "turn up ...": not verified
+    chosen, how = decide(g, n, understand, rule, heard(-0.18, -0.89, rival=-0.5))
+    assert how == "reject" and chosen.rejected
+
+
+def test_the_rivals_of_a_sentence_turn_its_action_round():
+    from assistant.fusion import rival_sentences
+
+    assert rival_sentences("turn up all the lights") == [
+        "turn on all the lights", "turn off all the lights", "turn down all the lights"]
+    assert rival_sentences("open the blinds") == ["close the blinds"]
+    assert rival_sentences("set the desk lamp to forty percent") == []
+
+
+def test_letters_alone_do_not_back_the_grammar_where_whisper_can_score_it(understand):
+    """"Let the living room blinds." is letter-close to the grammar's "open living room blinds", but
+    Whisper scores that sentence 2.8 per token below its own words: the person said "lower"."""
+    g, n = _g("open living room blinds", 0.99), _n("Let the living room blinds.", 0.74)
+    _, how = decide(g, n, understand, FusionRule(), None)
+    assert how == "close"
+    _, how = decide(g, n, understand, FusionRule(), lambda texts: [-0.29, -3.08] + [-3.5] * (len(texts) - 2))
+    assert how == "reject"
+
+
+def test_a_different_neural_command_is_not_overruled_unless_the_rule_says_so(understand):
+    g, n = _g("turn off the kitchen light"), _n("Turn on the kitchen lights, please and", 0.6)
+    support = lambda texts: [-0.5, -0.6] + [-3.0] * (len(texts) - 2)  # noqa: E731
+    assert isinstance(understand(n.text), tuple)
+    _, how = decide(g, n, understand, FusionRule(verify_gap=1.0, contested_min=1.0, neural_alone=0.7), support)
+    assert how == "reject"
+    _, how = decide(g, n, understand, FusionRule(verify_gap=1.0, verify_contested=True, contested_min=1.0,
+                                                 neural_alone=0.7), support)
+    assert how == "verified"
+
+
 def test_nothing_heard_by_either_is_rejected(understand):
     chosen, how = decide(_g(""), _n(""), understand)
     assert how == "reject" and chosen.rejected

@@ -80,6 +80,30 @@ def test_fixture_commands_name_their_device(whisper, name, expected):
 
 
 @pytest.mark.models
+def test_support_prefers_the_words_said_over_a_one_word_slip_and_a_sentence_cut_short(whisper):
+    """Forced scoring of candidate sentences against one utterance's audio: what was said scores near
+    Whisper's own transcript; "on" for "off", another device, or the sentence without its last words far below."""
+    pcm = _pcm("turn_off_the_kitchen_light__heart.wav")
+    own = whisper.transcribe(pcm)
+    said, slip, other, short, chat = whisper.support(pcm, [
+        "turn off the kitchen light", "turn on the kitchen light", "turn off the desk lamp", "turn off the",
+        "what is the weather tomorrow"])
+    assert said > max(slip, other, short, chat) + 0.5, (own.text, said, slip, other, short, chat)
+    assert abs(whisper.support(pcm, [own.text])[0] - said) < 0.5
+    assert whisper.support(b"", ["turn off the kitchen light"]) == [float("-inf")]
+
+
+def test_sentences_are_scored_as_whisper_writes_them():
+    from assistant.adapters.whisper import written_as_whisper
+
+    assert written_as_whisper("set the desk lamp to forty percent") == "Set the desk lamp to 40%."
+    assert written_as_whisper("set the desk lamp to four thousand kelvin") == "Set the desk lamp to 4000 kelvin."
+    assert written_as_whisper("dim it by twenty five percent") == "Dim it by 25%."
+    assert written_as_whisper("is the lamp on?") == "Is the lamp on?"
+    assert written_as_whisper("  ") == ""
+
+
+@pytest.mark.models
 def test_streaming_form_matches_whole_utterance(whisper):
     pcm = _pcm("turn_off_the_kitchen_light__heart.wav")
     for pos in range(0, len(pcm), 2560):

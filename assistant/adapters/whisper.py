@@ -22,6 +22,7 @@ import math
 import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -44,6 +45,8 @@ MAX_PROMPT_WORDS = 120
 # that runs on far past that is repeating itself, so it is stopped there.
 MAX_TOKENS_PER_S = 8
 MIN_MAX_TOKENS = 12
+
+KEPT_ENCODINGS = 4  # the last utterances' encoder outputs, for support() after transcribe()
 
 _models: dict[tuple, object] = {}
 _models_lock = threading.Lock()
@@ -92,6 +95,55 @@ def repeats(text: str) -> bool:
     words = "".join(c if c.isalnum() or c == "'" else " " for c in text.lower()).split()
     return any(len(words) - period >= min(period, 2) and all(w == words[i % period] for i, w in enumerate(words))
                for period in range(1, len(words)))
+
+
+def _samples(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    top = logits.max()
+    return logits - top - np.log(np.exp(logits - top).sum())
+
+
+def written_as_whisper(text: str) -> str:
+    """A sentence as Whisper writes one, so that support() scores the words, not the spelling: capital
+    first letter, a full stop, numbers in digits and "percent" as "%" ("set the lamp to forty percent" ->
+    "Set the lamp to 40%.")."""
+    words = text.strip().split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in (3, 2, 1):
+            value = _NUMBER_VALUES.get(" ".join(words[i:i + n]).lower())
+            if value is not None and i + n <= len(words):
+                out.append(str(value))
+                i += n
+                break
+        else:
+            if words[i].lower() == "percent" and out and out[-1].isdigit():
+                out[-1] += "%"
+            else:
+                out.append(words[i])
+            i += 1
+    sentence = " ".join(out)
+    if not sentence:
+        return ""
+    sentence = sentence[0].upper() + sentence[1:]
+    return sentence if sentence[-1] in ".?!" else sentence + "."
+
+
+def _number_values() -> dict[str, int]:
+    from ..numbers import number_words
+
+    values = {}
+    for n in [*range(0, 101), *range(200, 10000, 100)]:
+        for spelled in number_words(n):
+            values.setdefault(spelled, n)
+    return values
+
+
+_NUMBER_VALUES = _number_values()
 
 
 def load_model(model_dir: Path, cpu_threads: int = 2, compute_type: str = "int8",
@@ -144,6 +196,8 @@ class WhisperRecognizer(WholeUtterance):
         prompt_tokens = self._tokenizer.encode(" " + self.prompt) if self.prompt else []
         self._prompt = ([self._tokenizer.sot_prev, *prompt_tokens[-MAX_PROMPT_TOKENS:]] if prompt_tokens else []) + \
             [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        self._lock = threading.Lock()
+        self._encodings: dict[tuple, object] = {}
 
     def suppresses(self, pcm: bytes) -> bool:
         return False
@@ -155,14 +209,12 @@ class WhisperRecognizer(WholeUtterance):
         cpu0 = time.process_time()  # the whole process: CTranslate2 decodes on threads of its own
         if audio_s < MIN_AUDIO_S:
             return Transcript("", 0.0, self.name, rejected=True, audio_s=audio_s)
-        audio = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+        audio = _samples(pcm)
         max_new_tokens = max(MIN_MAX_TOKENS, int(MAX_TOKENS_PER_S * audio_s))
         try:
-            features = self._model.feature_extractor(audio)[:, :-1]  # as faster-whisper: 160 samples of padding
-            window = self.window_frames
             decoded = None
-            if window and features.shape[1] + MIN_TAIL_FRAMES <= window:
-                decoded = self._decode_window(features, window, max_new_tokens)
+            if self._fits_window(audio):
+                decoded = self._decode_window(self._encoded(pcm, audio), max_new_tokens)
                 if repeats(decoded[0]):
                     log.debug("whisper window decode repeats itself (%r): decoding the 30 s window", decoded[0])
                     decoded = None
@@ -177,12 +229,63 @@ class WhisperRecognizer(WholeUtterance):
                   confidence)
         return Transcript(text, confidence, self.name, rejected, audio_s, time.process_time() - cpu0)
 
-    def _decode_window(self, features: np.ndarray, window: int, max_new_tokens: int) -> tuple[str, float, float]:
+    def support(self, pcm: bytes, texts: Sequence[str]) -> list[float]:
+        """How well each text explains this audio, as Whisper hears it: the mean log-probability (<= 0) of
+        the text's tokens and of the end of text after them, each token forced, with transcribe()'s prompt
+        and window. Whisper's own greedy transcript scores about its avg_logprob; a text that differs in a
+        word the audio does not hold, or that stops before the speech does, scores far lower. The audio's
+        encoding is reused from transcribe() when it saw the same audio (one extra decoder pass per text)."""
+        audio = _samples(pcm)
+        if not texts or len(audio) < MIN_AUDIO_S * SAMPLE_RATE:
+            return [-math.inf] * len(texts)
         import ctranslate2
 
+        try:
+            encoded = np.asarray(self._encoded(pcm, audio, self.window_frames if self._fits_window(audio)
+                                               else FULL_WINDOW_FRAMES))
+            forced = [self._tokenizer.encode(" " + written_as_whisper(t)) for t in texts]
+            results = self._model.model.generate(
+                ctranslate2.StorageView.from_array(np.repeat(encoded, len(forced), axis=0)),
+                [self._prompt + tokens for tokens in forced], beam_size=1,
+                max_length=len(self._prompt) + max(len(t) for t in forced) + 2, return_logits_vocab=True,
+                suppress_blank=False, suppress_tokens=[])
+        except (RuntimeError, ValueError) as exc:
+            raise SpeechError(f"Whisper failed to score {len(texts)} transcript(s): {exc}") from None
+        scores = []
+        for tokens, result in zip(forced, results):
+            steps = result.logits[0]
+            if len(steps) <= len(tokens):
+                scores.append(-math.inf)
+                continue
+            wanted = [*tokens, self._tokenizer.eot]
+            scores.append(float(np.mean([_log_softmax(np.asarray(steps[i]))[token] for i, token in enumerate(wanted)])))
+        return scores
+
+    def _fits_window(self, audio: np.ndarray) -> bool:
+        frames = len(audio) // (SAMPLE_RATE // FRAMES_PER_S)
+        return bool(self.window_frames) and frames + MIN_TAIL_FRAMES <= self.window_frames
+
+    def _encoded(self, pcm: bytes, audio: np.ndarray, window: int | None = None):
+        """The encoder's output for the audio padded to `window` feature frames (the short window by
+        default); the last few are kept, so support() after transcribe() on the same audio costs no encode."""
+        import ctranslate2
+
+        window = window or self.window_frames
+        key = (window, len(pcm), hash(pcm))
+        with self._lock:
+            if key in self._encodings:
+                return self._encodings[key]
+        features = self._model.feature_extractor(audio)[:, :-1]  # as faster-whisper: 160 samples of padding
         padded = np.zeros((1, features.shape[0], window), dtype=np.float32)
-        padded[0, :, : features.shape[1]] = features
+        padded[0, :, : min(window, features.shape[1])] = features[:, :window]
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(padded))
+        with self._lock:
+            self._encodings[key] = encoded
+            while len(self._encodings) > KEPT_ENCODINGS:
+                self._encodings.pop(next(iter(self._encodings)))
+        return encoded
+
+    def _decode_window(self, encoded, max_new_tokens: int) -> tuple[str, float, float]:
         result = self._model.model.generate(
             encoded, [self._prompt], beam_size=self.beam_size, patience=1.0, length_penalty=1.0,
             max_length=min(len(self._prompt) + max_new_tokens, self._model.max_length), return_scores=True,
