@@ -38,13 +38,15 @@ def test_a_late_wake_within_the_window_of_a_decided_contest_stands_down_at_once(
     assert a.claim(claim("office", 1600)) == []  # after the window: a new utterance, a new contest
 
 
-def test_within_a_fraction_of_a_decibel_the_wake_score_decides_and_unmeasured_ranks_last():
+def test_the_ratio_ranks_the_score_breaks_a_tie_and_unmeasured_ranks_last():
     a = WakeArbiter(1000)
-    a.claim(claim("hall", 0, score=0.95, snr_db=20.8))
+    a.claim(claim("hall", 0, score=0.99, snr_db=20.8))
     a.claim(claim("kitchen", 10, score=0.70, snr_db=21.0))
-    a.claim(claim("attic", 15, score=0.99, snr_db=19.0))
     a.claim(claim("office", 20, score=0.99, snr_db=None))
-    assert [v.satellite for v in a.tick(1000) if v.go] == ["hall"]
+    assert [v.satellite for v in a.tick(1000) if v.go] == ["kitchen"]
+    a.claim(claim("hall", 5000, score=0.95, snr_db=21.0))
+    a.claim(claim("kitchen", 5010, score=0.70, snr_db=21.0))
+    assert [v.satellite for v in a.tick(6000) if v.go] == ["hall"]
 
 
 def test_one_satellite_alone_goes_and_a_claimant_that_leaves_cannot_win():
