@@ -23,7 +23,7 @@ from .config import SPEECH_ENGINES, MqttSettings, Settings, resolve_path
 from .devices.registry import Registry, load_registry
 from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownWordsError
-from .interfaces import EventSink, Recognizer, Vad, WakeScorer
+from .interfaces import EventSink, Recognizer, Understand, Vad, WakeScorer
 from .listener import Listener
 from .messages import Dispatched, Intent, Interaction, MqttMessage
 from .pipeline import Pipeline
@@ -98,6 +98,13 @@ class Assistant:
         return Pipeline(self.settings, self.scorer, policy, listener, self.recognizer,
                         lambda text: match(language, text, area), TimedDispatcher(self.dispatcher, self.clock),
                         on_event, source, on_turn)
+
+    def turn_pipeline(self, understand: Understand, on_event: EventSink, source: str = "") -> Pipeline:
+        """A pipeline for turns whose audio was recorded elsewhere (a satellite's, at the hub): its own
+        understanding (the satellite's area, its follow-ups), the shared recognizer and timed dispatcher."""
+        return Pipeline(self.settings, self.scorer, WakePolicy(self.settings.wake),
+                        Listener(self.settings.listener, self.vad), self.recognizer, understand,
+                        TimedDispatcher(self.dispatcher, self.clock), on_event, source)
 
     def close(self) -> None:
         for close in reversed(self.closers):

@@ -13,7 +13,7 @@ from .errors import AssistantError
 # Each name is a module in assistant/commands exposing register(subparsers, common) -> None,
 # whose parser sets `func(args) -> int`.
 COMMANDS = ("models", "mics", "wake", "transcribe", "intent", "devices", "simulate", "run", "listen", "demo",
-            "evaluate", "hub")
+            "evaluate", "hub", "satellite")
 
 log = logging.getLogger(__name__)
 

@@ -165,6 +165,13 @@ class FusedRecognizer(WholeUtterance):
         self.grammar, self.neural, self.understand, self.rule = grammar, neural, understand, rule
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural-decode")
 
+    def understanding(self, understand: Understand) -> "FusedRecognizer":
+        """The same two engines (and decode thread), deciding with another matcher: a satellite's area."""
+        twin = FusedRecognizer.__new__(FusedRecognizer)
+        twin.grammar, twin.neural, twin.understand, twin.rule, twin._pool = (
+            self.grammar, self.neural, understand, self.rule, self._pool)
+        return twin
+
     def suppresses(self, pcm: bytes) -> bool:
         return self.grammar.suppresses(pcm)
 

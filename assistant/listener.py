@@ -33,8 +33,12 @@ class Listener:
         self._preroll: deque[AudioFrame] = deque(maxlen=settings.preroll_ms // FRAME_MS + MIN_SPEECH_FRAMES)
         self._history: deque[AudioFrame] = deque(maxlen=HISTORY_MS // FRAME_MS)
         self._reset_recording(0)
+        self.following = False  # recording a follow-up (no wake word): a wake word may still start a command
 
-    def _reset_recording(self, start_ms: int, count_from_ms: int | None = None) -> None:
+    def _reset_recording(self, start_ms: int, count_from_ms: int | None = None,
+                         no_speech_ms: int | None = None) -> None:
+        # how long to wait for the command to begin: after the wake word, or within a follow-up window
+        self._no_speech_ms = self.settings.no_speech_timeout_ms if no_speech_ms is None else no_speech_ms
         self._record_from_ms = start_ms  # nothing before this can belong to the command
         # Frames before this may be the wake word's tail or the start of a one-breath command: they are
         # kept as pre-roll but cannot start a command on their own.
@@ -84,10 +88,22 @@ class Listener:
         return self._finish(EndReason.END_OF_AUDIO, at_ms)
 
     def resume(self, at_ms: int) -> None:
-        """Processing of the last utterance is over; listen for the wake word again."""
+        """Processing of the last utterance is over (or a follow-up gave way to the wake word); listen for
+        the wake word again."""
+        self.following = False
         self._transition(State.IDLE, at_ms)
         self._preroll.clear()
         self._history.clear()
+
+    def follow_up(self, at_ms: int, window_ms: int) -> None:
+        """A turn just ended: record what is said within window_ms without waiting for the wake word (a
+        continuation such as "and the bedroom too"); silence for the whole window ends it as NO_SPEECH."""
+        self._reset_recording(at_ms, no_speech_ms=window_ms)
+        self._preroll.clear()
+        self._history.clear()
+        self.vad.reset()
+        self._transition(State.RECORDING, at_ms)
+        self.following = True
 
     # ------------------------------------------------------------------ one handler per state
 
@@ -133,7 +149,7 @@ class Listener:
                 self._last_speech_end_ms = frame.end_ms
         else:
             self._speech_frames = 0
-        if self._speech_start_ms is None and frame.end_ms - self._record_from_ms >= self.settings.no_speech_timeout_ms:
+        if self._speech_start_ms is None and frame.end_ms - self._record_from_ms >= self._no_speech_ms:
             return self._finish(EndReason.NO_SPEECH, frame.end_ms)
         return None
 
@@ -154,7 +170,7 @@ class Listener:
             # noise too) the wake word's own tail. Wait on for the command, as if nothing had been heard.
             log.debug("listener: %d ms of speech at %d ms is too short for a command; still waiting",
                       self._last_speech_end_ms - self._speech_start_ms, self._speech_start_ms)
-            if frame.end_ms - self._record_from_ms >= s.no_speech_timeout_ms:
+            if frame.end_ms - self._record_from_ms >= self._no_speech_ms:
                 return self._finish(EndReason.NO_SPEECH, frame.end_ms)
             self._preroll.clear()
             self._preroll.extend(self._frames)  # the silence just heard is the next command's pre-roll

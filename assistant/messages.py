@@ -42,6 +42,7 @@ class WakeDetected:
     time_ms: int  # end of the frame that triggered
     score: float
     onset_ms: int | None = None  # end of the first frame of the run over the threshold: ~ where the word ended
+    snr_db: float | None = None  # how far the wake word stood above the background (wake.wake_snr_db)
 
 
 class EndReason(str, Enum):
@@ -223,6 +224,15 @@ class Dispatched:
     publish_ms: float = 0.0  # wall time from dispatch start until the last message was handed to the broker
     echo_ms: float = 0.0  # wall time from dispatch start until every device answered (or timed out)
     dry_run: bool = False  # nothing was published and no echo awaited: no publish_ms or echo_ms to report
+
+
+@dataclass(frozen=True)
+class HubAnswer:
+    """What a satellite hears back from its hub about its last wake or command."""
+
+    kind: str  # handled | not_handled | ignored (a follow-up that continued nothing) | stand_down | lost
+    text: str = ""
+    follow_up_ms: int = 0  # handled: listen this long for a continuation without the wake word
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from typing import Callable, Iterator
 from .config import Settings
 from .errors import AssistantError
 from .interfaces import AudioSource, Dispatch, EventSink, Recognizer, Understand, WakeScorer
-from .listener import Listener, State
+from .hearing import Ears
+from .listener import Listener
 from .messages import (Dispatched, EarlyDecode, EndReason, Intent, Interaction, NotUnderstood, Outcome,
                        SpeechPaused, Transcript, Utterance, WakeDetected)
-from .wake import WakePolicy, level_dbfs
+from .wake import WakePolicy
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +58,21 @@ class Pipeline:
 
     def stream(self, frames: AudioSource) -> Iterator[Interaction]:
         """Feed a source turn by turn, keeping nothing: the form for a microphone that never ends. Each frame
-        is scored, judged for the wake word while the listener is idle, and handed to the listener once."""
+        is heard once (hearing.Ears: scored, judged for the wake word while the listener is idle, handed to
+        the listener)."""
+        ears = Ears(self.scorer, self.policy, self.listener)
         wake: WakeDetected | None = None
         last_ms = 0
         for frame in frames:
             last_ms = frame.end_ms
-            scores = self.scorer.score(frame)  # always, so the model's audio context stays continuous
-            woke = None
-            if self.listener.state is State.IDLE:
-                woke = self.policy.feed(scores, level_dbfs(frame.pcm))
-                if woke is not None:
-                    wake = woke
-                    self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000,
-                               score=round(wake.score, 3))
-            match self.listener.hear(frame, woke):
+            woke, heard = ears.hear(frame)
+            if woke is not None:
+                wake = woke
+                self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000,
+                           score=round(wake.score, 3), snr_db=wake.snr_db)
+            match heard:
                 case SpeechPaused() as paused:
-                    self._on_pause(paused)
+                    self.pause(paused)
                 case Utterance() as utterance:
                     yield self._finish_turn(wake, utterance, frame.end_ms)
         utterance = self.listener.end_of_audio(last_ms)
@@ -80,9 +80,15 @@ class Pipeline:
             yield self._finish_turn(wake, utterance, last_ms)
 
     def _finish_turn(self, wake: WakeDetected | None, utterance: Utterance, at_ms: int) -> Interaction:
+        turn = self.turn(wake, utterance)
+        self.listener.resume(at_ms)
+        return turn
+
+    def turn(self, wake: WakeDetected | None, utterance: Utterance) -> Interaction:
+        """One whole utterance through transcribe, understand and dispatch (a hub's turn for an utterance a
+        satellite recorded starts here)."""
         turn = self._turn(wake, utterance)
         self.on_turn(turn)
-        self.listener.resume(at_ms)
         return turn
 
     # ------------------------------------------------------------------ one turn: transcribe, understand, dispatch
@@ -187,7 +193,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ a pause: the early decode
 
-    def _on_pause(self, paused: SpeechPaused) -> None:
+    def pause(self, paused: SpeechPaused) -> None:
         """Decode the command so far now, or wait for the listener's later offer in this pause. Decoding
         overlaps the rest of the hangover; where the background is to be suppressed first, decoding takes
         longer, so it starts at the earlier offer (early_decode_noisy_ms)."""

@@ -20,6 +20,18 @@ FLOOR_WINDOW_FRAMES = 62  # the background floor is judged over the last ~5 s of
 FLOOR_PERCENTILE = 10  # its quietest tenth: pauses between words, not the words
 
 
+WAKE_SPAN_MS = 800  # the wake word's audio: this much before the first frame over the threshold (its end)
+
+
+def wake_snr_db(word_dbfs: list[float], background_dbfs: float | None) -> float | None:
+    """How far the wake word stood above the background, in dB: the power mean of its frames' levels over
+    the background floor. None when either is unknown (the stream had only just started)."""
+    if not word_dbfs or background_dbfs is None:
+        return None
+    power = float(np.mean(np.power(10.0, np.asarray(word_dbfs) / 10)))
+    return round(10 * math.log10(power) - background_dbfs, 1)
+
+
 def level_dbfs(pcm: bytes) -> float:
     """RMS level of 16-bit PCM in dB relative to full scale (-120 for digital silence)."""
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)

@@ -207,6 +207,36 @@ def build_turns() -> None:
     write_labels(out, rows)
 
 
+# What a satellite hears: a command whose room is the satellite's ("the lights"), and a turn followed, a
+# pause later, by a continuation without the wake word (within the hub's follow-up window, after it, or
+# something that continues nothing).
+ROOM_COMMANDS = ["turn off the lights", "turn on the lights in here"]
+FOLLOW_UPS = [("turn off the lights", "and the bedroom too"), ("dim the desk lamp", "a bit more"),
+              ("turn on the kitchen light", "never mind"), ("turn off the lights", ORDINARY[1])]
+
+
+def build_rooms() -> None:
+    out, rows = reset(FIX / "rooms"), []
+    v = "joe"
+    for text in ROOM_COMMANDS:
+        name = f"{slug(text)}__{v}.wav"
+        pcm, spans = assemble(name, [synth(v, "hey jarvis"), 0.4, synth(v, text)], lead_s=1.0, tail_s=0.8)
+        save(out / name, pcm)
+        rows.append({"file": name, "voice": v, "turns": [turn_label(spans, True, text, "command")]})
+    for first, then in FOLLOW_UPS:
+        for gap_s, when in ((2.0, "within"), (9.0, "after")):
+            if when == "after" and then != FOLLOW_UPS[0][1]:
+                continue
+            name = f"follow_{when}_{slug(first)}_{slug(then)[:24]}__{v}.wav"
+            pcm, spans = assemble(name, [synth(v, "hey jarvis"), 0.4, synth(v, first), gap_s, synth(v, then)],
+                                  lead_s=1.0, tail_s=1.0)
+            save(out / name, pcm)
+            rows.append({"file": name, "voice": v, "follow_up": then, "gap_s": gap_s,
+                         "turns": [turn_label(spans, True, first, "command"),
+                                   turn_label(spans, False, then, "follow_up")]})
+    write_labels(out, rows)
+
+
 SPEECH_VOICES = ("joe", "heart", "heart-gb", "espeak-en-us-160", "espeak-en-gb-scotland-150", "espeak-en-us+f3-170")
 def build_speech(moonshine_wheel: Path | None) -> None:
     out = FIX / "speech"
@@ -268,7 +298,7 @@ def check() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="wake,commands,turns,speech,bad,samples", help="comma-separated sets")
+    ap.add_argument("--only", default="wake,commands,turns,rooms,speech,bad,samples", help="comma-separated sets")
     ap.add_argument("--moonshine-wheel", type=Path, help="a downloaded moonshine-voice wheel (real human speech)")
     ap.add_argument("--check", action="store_true", help="decode a few clips and print sizes, nothing written")
     args = ap.parse_args(argv)
@@ -278,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("espeak-ng") is None:
         print("espeak-ng is missing: apt-get install espeak-ng", file=sys.stderr)
         return 1
-    builders = {"wake": build_wake, "commands": build_commands, "turns": build_turns, "bad": build_bad,
+    builders = {"wake": build_wake, "commands": build_commands, "turns": build_turns, "rooms": build_rooms, "bad": build_bad,
                 "samples": build_samples, "speech": lambda: build_speech(args.moonshine_wheel)}
     for name in args.only.split(","):
         print(f"building {name}", file=sys.stderr)

@@ -224,3 +224,51 @@ def test_the_command_refuses_to_listen_beyond_loopback_without_allow(capsys):
     assert main(["hub", "--wyoming", "tcp://0.0.0.0:10700"]) == 1
     err = capsys.readouterr().err
     assert "--allow" in err and "switch the lights" in err and "Traceback" not in err
+
+
+def test_audio_at_another_rate_mid_stream_is_refused_in_one_line_and_the_connection_serves_on(parts, caplog):
+    hub = make_hub(parts)
+
+    async def scenario(port):
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            for event in (AudioStart(rate=16000, width=2, channels=1),
+                          AudioChunk(rate=16000, width=2, channels=1, audio=bytes(3200)),
+                          AudioChunk(rate=48000, width=2, channels=1, audio=bytes(9600)),
+                          AudioChunk(rate=16000, width=2, channels=1, audio=bytes(3200)), AudioStop()):
+                await client.write_event(event.event())
+            refused = await client.read_event()
+            await client.write_event(Recognize(text="turn on the desk lamp").event())
+            return refused, await client.read_event()
+
+    with caplog.at_level(logging.WARNING, logger="assistant.adapters.wyoming"):
+        refused, after = serve(hub, scenario)
+    assert Error.is_type(refused.type)
+    assert "48000 Hz" in Error.from_event(refused).text and "started at 16000 Hz" in Error.from_event(refused).text
+    assert Intent.from_event(after).name == "HassTurnOn"
+    assert len([r for r in caplog.records if r.name == "assistant.adapters.wyoming"]) == 1
+
+
+def test_satellite_events_out_of_order_are_refused_and_the_connection_serves_on(parts, caplog):
+    from wyoming.info import Attribution, Satellite
+    from wyoming.wake import Detection
+
+    hub = make_hub(parts)
+    nameless = Info(satellite=Satellite(name=" ", attribution=Attribution(name="x", url=""), installed=True,
+                                        description=None, version=None))
+
+    async def scenario(port):
+        async with AsyncTcpClient("127.0.0.1", port) as client:
+            await client.write_event(Detection(name="hey_jarvis", context={"score": 0.9, "snr_db": 20}).event())
+            before_info = await client.read_event()
+            await client.write_event(nameless.event())
+            no_name = await client.read_event()
+            await client.write_event(Describe().event())
+            return before_info, no_name, await client.read_event()
+
+    with caplog.at_level(logging.WARNING, logger="assistant.adapters.wyoming"):
+        before_info, no_name, after = serve(hub, scenario)
+    assert Error.is_type(before_info.type) and "send info with a satellite first" in Error.from_event(before_info).text
+    assert Error.is_type(no_name.type) and "without a satellite name" in Error.from_event(no_name).text
+    assert Info.is_type(after.type)
+    assert len([r for r in caplog.records if r.name == "assistant.adapters.wyoming"]) == 2
+    assert hub.sessions == {}

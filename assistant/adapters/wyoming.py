@@ -1,10 +1,13 @@
-"""The hub's Wyoming face (the only importer of `wyoming`): Home Assistant adds it as a local service.
+"""The hub's Wyoming face: Home Assistant adds it as a local service, and satellites connect to it. With
+wyoming_rooms.py (the satellites' side of it) and wyoming_link.py (a satellite's end), the only importers
+of `wyoming`.
 
 Events in and out, per connection:
     describe                                   -> info (asr, intent and handle programs)
     [transcribe] audio-start audio-chunk* audio-stop -> transcript (the hub's recognizer)
     recognize (text)                           -> intent (name + entities) | not-recognized (reason)
     transcript (text, what HA sends a handle program) -> handled | not-handled (per-device outcome words)
+A satellite's events (info, detection, voice-stopped, its commands) are served by wyoming_rooms.py.
 
 Wyoming has no authentication. A connection from an address outside `allowed` is closed at once with one
 log line. A header that is not a Wyoming event, or a payload shorter than it promised, closes that
@@ -25,6 +28,7 @@ from urllib.parse import urlparse
 
 from ..errors import AssistantError, AudioError, ConfigError
 from ..messages import Intent, NotUnderstood, Transcript
+from .wyoming_rooms import Rooms
 
 log = logging.getLogger(__name__)
 MAX_AUDIO_S = 60  # one spoken command per stream; the transcribe command draws the same line
@@ -40,6 +44,16 @@ class HubPort(Protocol):
     def transcribe(self, pcm: bytes, rate: int, width: int, channels: int) -> Transcript: ...
     def recognize(self, text: str) -> tuple[Intent, ...] | NotUnderstood: ...
     def handle(self, text: str) -> Any: ...  # .handled: bool, .text: str
+    # satellites (assistant.hub.Hub): verdicts have .satellite, .go, .winner, .why
+    def join(self, name: str, area: str | None) -> None: ...
+    def woke(self, name: str, now_ms: int, score: float, snr_db: float | None) -> list: ...
+    def command_ready(self, name: str, now_ms: int) -> list: ...
+    def tick(self, now_ms: int) -> list: ...
+    def left(self, name: str) -> None: ...
+    def satellite_turn(self, name: str, pcm: bytes, rate: int, width: int, channels: int,
+                       speech_end_ms: int | None = None, follow_up: bool = False) -> Any: ...
+    def satellite_pause(self, name: str, pcm: bytes, rate: int, width: int, channels: int, speech_end_ms: int,
+                        follow_up: bool = False) -> None: ...
 
 
 def _wyoming():
@@ -95,6 +109,9 @@ class WyomingServer:
         self._lib = _wyoming()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wyoming-hub")
         self._server = self._lib[7].AsyncTcpServer(self.host, self.port)
+        self.connections: set[_Connection] = set()
+        self.rooms = Rooms(self)  # the satellites among them
+        self.stopping = False
 
     def info(self):
         _, _, _, _, _, info, _, _ = self._lib
@@ -119,6 +136,7 @@ class WyomingServer:
         return info.Info(asr=[asr], intent=[intent], handle=[handle])
 
     async def start(self) -> None:
+        self.stopping = False
         try:
             await self._server.start(partial(_Connection, self))
         except OSError as exc:
@@ -134,13 +152,15 @@ class WyomingServer:
             await self.stop()
 
     async def stop(self) -> None:
+        self.stopping = True  # a connection that comes in while the others are closed is closed at once
         await self._server.stop()
+        for conn in list(self.connections):  # any that came in while the library was closing the others
+            await conn.stop()
         self._worker.shutdown(wait=False, cancel_futures=True)
 
     async def call(self, fn, *args):
         """A blocking hub method on the worker thread, so the other connections keep being read."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
-
 
 class _Connection:
     """One client: the wyoming handler's contract (run/stop/handle_event), with the reading guarded."""
@@ -152,13 +172,19 @@ class _Connection:
         self.writer = writer
         peer = writer.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else "?"
-        self._audio: bytearray | None = None
-        self._format: tuple[int, int, int] | None = None
-        self._refused = False  # this stream's audio was refused: drop its chunks quietly until audio-stop
+        self.audio_in: bytearray | None = None
+        self.audio_format: tuple[int, int, int] | None = None
+        self.refused_why = False  # this stream's audio was refused: drop its chunks quietly until audio-stop
+        self.satellite: str | None = None  # the name it gave in its info, when it is a satellite
+        self.wake: str | None = None  # its last wake: "open" (contest undecided), "go", "lost"; None: none
+        self.speech_end_ms: int | None = None  # audio-stop's timestamp: where speech ended in the stream
 
     async def run(self) -> None:
         lib_event = self.server._lib[3]
+        self.server.connections.add(self)
         try:
+            if self.server.stopping:
+                return
             allowed = self.server.allowed
             if allowed is not None and self.peer not in allowed:
                 log.warning("refused a Wyoming connection from %s: not in --allow", self.peer)
@@ -180,6 +206,8 @@ class _Connection:
         except ConnectionError as exc:
             log.info("Wyoming client %s went away (%s)", self.peer, exc)
         finally:
+            self.server.connections.discard(self)
+            self.server.rooms.leave(self)
             self.writer.close()
 
     async def stop(self) -> None:
@@ -202,6 +230,8 @@ class _Connection:
 
     async def _dispatch(self, event) -> bool:
         asr, audio, _, _, handle, info, intent, _ = self.server._lib
+        if self.server.rooms.is_theirs(event.type):  # what a satellite says: rooms.py
+            return await self.server.rooms.event(self, event)
         if info.Describe.is_type(event.type):
             await self.write(self.server.info())
         elif asr.Transcribe.is_type(event.type):
@@ -212,12 +242,14 @@ class _Connection:
         elif audio.AudioStart.is_type(event.type):
             start = audio.AudioStart.from_event(event)
             self._begin(int(start.rate), int(start.width), int(start.channels))
-            if self._refused:
-                await self.refuse(self._refused)
+            if self.refused_why:
+                await self.refuse(self.refused_why)
         elif audio.AudioChunk.is_type(event.type):
             await self._chunk(audio.AudioChunk.from_event(event))
         elif audio.AudioStop.is_type(event.type):
-            await self._finish()
+            stop = audio.AudioStop.from_event(event)
+            self.speech_end_ms = None if stop.timestamp is None else int(stop.timestamp)
+            await (self.server.rooms.finish_command(self) if self.satellite else self._finish())
         elif intent.Recognize.is_type(event.type):
             text = str(intent.Recognize.from_event(event).text)
             result = await self.server.call(self.server.hub.recognize, text)
@@ -231,41 +263,41 @@ class _Connection:
         return True
 
     def _begin(self, rate: int, width: int, channels: int) -> None:
-        self._format = (rate, width, channels)
-        self._audio = bytearray()
+        self.audio_format = (rate, width, channels)
+        self.audio_in = bytearray()
         problem = self.server.hub.audio_problem(rate, width, channels)
-        self._refused = f"audio at {rate} Hz, {width * 8}-bit, {channels} channel(s) refused: {problem}" \
+        self.refused_why = f"audio at {rate} Hz, {width * 8}-bit, {channels} channel(s) refused: {problem}" \
             if problem else False
 
     async def _chunk(self, chunk) -> None:
         shape = (int(chunk.rate), int(chunk.width), int(chunk.channels))
-        if self._format is None:  # no audio-start: the first chunk says what the stream is
+        if self.audio_format is None:  # no audio-start: the first chunk says what the stream is
             self._begin(*shape)
-            if self._refused:
-                await self.refuse(self._refused)
-        if self._refused:
+            if self.refused_why:
+                await self.refuse(self.refused_why)
+        if self.refused_why:
             return
-        rate, width, channels = self._format
-        if shape != self._format:
-            self._refused = "refused"
+        rate, width, channels = self.audio_format
+        if shape != self.audio_format:
+            self.refused_why = "refused"
             await self.refuse(f"audio-chunk at {shape[0]} Hz, {shape[1] * 8}-bit, {shape[2]} channel(s) in a "
                               f"stream that started at {rate} Hz, {width * 8}-bit, {channels} channel(s)")
             return
         payload = chunk.audio or b""
         if len(payload) % (width * channels):
-            self._refused = "refused"
+            self.refused_why = "refused"
             await self.refuse(f"audio-chunk of {len(payload)} bytes is not whole {width * 8}-bit samples of "
                               f"{channels} channel(s); stream refused")
             return
-        self._audio += payload
-        if len(self._audio) > MAX_AUDIO_S * rate * width * channels:
-            self._refused = "refused"
+        self.audio_in += payload
+        if len(self.audio_in) > MAX_AUDIO_S * rate * width * channels:
+            self.refused_why = "refused"
             await self.refuse(f"audio stream longer than {MAX_AUDIO_S} s (one command at a time); stream refused")
 
     async def _finish(self) -> None:
         asr = self.server._lib[0]
-        pcm, shape, refused = bytes(self._audio or b""), self._format, self._refused
-        self._audio, self._format, self._refused = None, None, False
+        pcm, shape, refused = bytes(self.audio_in or b""), self.audio_format, self.refused_why
+        self.audio_in, self.audio_format, self.refused_why = None, None, False
         if refused or shape is None:
             return  # refused streams were answered with an error; a stop without audio asks nothing
         try:

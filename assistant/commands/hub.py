@@ -30,6 +30,12 @@ def register(sub, common) -> None:
     p.add_argument("--allow", metavar="HOST[,HOST]",
                    help="the only machines served when listening beyond this one (names or addresses, e.g. "
                         "Home Assistant's); required for any address but loopback")
+    p.add_argument("--window-ms", type=int, default=1500, metavar="MS",
+                   help="satellites that wake within this long of each other heard one utterance: the one that "
+                        "heard it best takes the turn (default 1500)")
+    p.add_argument("--follow-up-ms", type=int, default=5000, metavar="MS",
+                   help="after a turn, its satellite listens this long for a continuation without the wake word "
+                        "('and the bedroom too'); 0 turns follow-ups off (default 5000)")
     add_broker_args(p)
     p.add_argument("--engine", choices=SPEECH_ENGINES, help="speech engine (default from config)")
     p.set_defaults(func=run)
@@ -72,15 +78,21 @@ def run(args: argparse.Namespace) -> int:
     from ..adapters.wyoming import WyomingServer, parse_uri
     from ..app import build
     from ..hub import Hub
+    from .listen import EventPublisher
 
     host, _ = parse_uri(args.wyoming)
     allowed = allowed_addresses(args.allow)
     check_exposure(host, allowed)
+    if args.window_ms < 0 or args.follow_up_ms < 0:
+        raise ConfigError("--window-ms and --follow-up-ms take a number of milliseconds, 0 or more")
     settings = settings_from(args).with_overrides(speech={"engine": args.engine})
     assistant = build(settings, broker_settings(args, settings), say=lambda s: print(s, file=sys.stderr))
     try:
         hub = Hub(assistant.registry, assistant.recognizer, assistant.language, assistant.dispatcher,
-                  settings.speech.language, settings.satellite.area)
+                  settings.speech.language, settings.satellite.area,
+                  pipeline_for=lambda understand, name: assistant.turn_pipeline(
+                      understand, EventPublisher(assistant.clock, name), name),
+                  window_ms=args.window_ms, follow_up_ms=args.follow_up_ms)
         server = WyomingServer(hub, args.wyoming, allowed, __version__)
         who = "only " + ", ".join(sorted(allowed)) if allowed else "this machine only"
         print(f"Wyoming server on {args.wyoming} (serving {who}); Home Assistant adds it as a Wyoming "
