@@ -49,7 +49,8 @@ class FusionRule:
     right: 59.5 % clean / 45.9 % at 10 dB (grammar alone: 21.6 / 18.9 % right with 5.5 / 4.7 % of clips wrong
     actions; Whisper alone: 59.5 / 48.6 % with 0 / 2.4 %). grammar_min 0 or 0.3 gave 44.6 % at 10 dB;
     contested_min 0.6 gave wrong actions at 10 dB (45.9 % right, 1.6 % wrong); neural_alone 0.7 fewer right
-    (37.8 % at 10 dB). Then the grammar's sentence verified by Whisper's own score, against its action words
+    (37.8 % at 10 dB). Then the grammar's sentence verified by Whisper's own score (scored without the
+    prompt of names, the same figures as with it), against its action words
     turned round too (112 rules): verify_gap 1.0 gets 60.8 / 47.3 % with no wrong action (1.25 and 1.5
     the same, 0.75 one clip fewer, 2.0 one more, all with none wrong): the middle of that plateau is taken. Verifying against a different neural command
     too (verify_contested) gave wrong actions from 1.25 on (1.0: 60.8 / 48.6 %): left off. Without the
@@ -129,6 +130,10 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     needed = rule.contested_min if g_ok else rule.match_min
     if n_ok and neural.confidence >= rule.neural_alone and all(i.confidence >= needed for i in heard_n):
         return _chosen(neural, grammar, neural, "the neural transcript is a command"), "neural"
+    if isinstance(heard_n, NotUnderstood) and (heard_n.out_of_domain or heard_n.needs_area):
+        # say what the person asked for ("I can't do timers here", "which room?"), whatever the grammar made of it:
+        # "turn off the lights" with no room known is a question back, not the grammar's "... all the lights"
+        return _chosen(neural, grammar, neural, heard_n.reason), "neural-refused"
     asked = g_ok and neural.text and support is not None and rule.verify_gap is not None
     if asked and (not n_ok or rule.verify_contested):
         rivals = rival_sentences(grammar.text)
@@ -141,9 +146,6 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
         # only where Whisper's words are no command at all: "turn on ..." against "turn off ..." is no slip;
         # and only where Whisper cannot score the sentence itself (letters are a weaker witness)
         return _chosen(grammar, grammar, neural, "the neural transcript is close to the grammar's command"), "close"
-    if isinstance(heard_n, NotUnderstood) and (heard_n.out_of_domain or heard_n.needs_area):
-        # say what the person asked for ("I can't do timers here", "which room?"), whatever the grammar made of it
-        return _chosen(neural, grammar, neural, heard_n.reason), "neural-refused"
     why = ("the engines disagree" if n_ok and g_ok else
            "the neural engine heard no command" if g_ok else "no engine heard a command")
     return replace(_chosen(grammar, grammar, neural, why), rejected=True), "reject"

@@ -134,7 +134,7 @@ def main() -> int:
     from assistant.app import load_language
     from assistant.messages import Transcript
 
-    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-rivals"
+    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-bare"
     rows = _pairs(args.dataset, args.snr, Path("/tmp") / f"fusion-pairs{tag}.json")
     settings = load_settings()
     language = load_language(settings)

@@ -121,6 +121,16 @@ def test_a_grammar_command_the_neural_model_hears_nearly_as_well_as_its_own_word
     assert how == "reject" and chosen.rejected
 
 
+def test_lights_without_a_room_are_a_question_back_whatever_the_grammar_forced(understand):
+    """With no area for the microphone, "turn off the lights" asks which room; the grammar, which can only
+    answer with its sentences, heard "turn off all the lights", and Whisper scores that within a word."""
+    g, n = _g("turn off all the lights", 0.95), _n("Turn off the lights.", 0.9)
+    heard = understand(n.text)
+    assert isinstance(heard, NotUnderstood) and heard.needs_area
+    chosen, how = decide(g, n, understand, FusionRule(), lambda texts: [-0.2, -0.5] + [-3.0] * (len(texts) - 2))
+    assert how == "neural-refused" and _acts(chosen, understand) == []
+
+
 def test_the_rivals_of_a_sentence_turn_its_action_round():
     from assistant.fusion import rival_sentences
 
