@@ -13,7 +13,7 @@ from collections import deque
 import numpy as np
 
 from .config import WakeSettings
-from .messages import WakeDetected, WakeScores
+from .messages import SAMPLE_RATE, WakeDetected, WakeScores
 
 log = logging.getLogger(__name__)
 FLOOR_WINDOW_FRAMES = 62  # the background floor is judged over the last ~5 s of audio
@@ -97,3 +97,51 @@ class WakePolicy:
             self._run.clear()
             self._run_peak.clear()
         return best
+
+
+# Where the wake word ends. The model's first confident frame lands anywhere from ~150 ms before the word's
+# end (some speakers' "alexa") to ~290 ms after it (slow espeak voices); the audio around it shows the end.
+HOP_MS = 10
+GAP_OVER_FLOOR_DB = 10.0  # a 10 ms hop this close to the quiet floor is a gap between words
+CONTRAST_DB = 20.0  # speech must stand this far over the floor for gaps to mean anything
+PAUSE_MS = 120  # a gap this long is a pause, not a stop consonant inside the word ("ale[k]sa")
+
+
+def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, after_ms: int) -> int | None:
+    """The audio time at which the wake word ended, or None when the audio shows no gap clear enough to say.
+
+    `pcm` starts at `start_ms` and covers the wake word and [onset_ms - before_ms, onset_ms + after_ms], where
+    onset_ms is the end of the model's first frame over the threshold. A pause in that span (a gap of
+    PAUSE_MS or one still running at its end) begins where the word ended; without one (a command in one
+    breath) the end is the gap between words nearest the onset. The quiet floor is the 10th percentile of
+    the whole span's hops, so a background noise that fills the gaps gives None."""
+    hop = SAMPLE_RATE * HOP_MS // 1000
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    n = len(x) // hop
+    if n < 2:
+        return None
+    db = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1.0)
+    floor, loud = np.percentile(db, FLOOR_PERCENTILE), np.percentile(db, 90)
+    if loud - floor < CONTRAST_DB:
+        return None
+    lo = max(0, (onset_ms - before_ms - start_ms) // HOP_MS)
+    hi = min(n, (onset_ms + after_ms - start_ms) // HOP_MS)
+    quiet = db[lo:hi] <= floor + GAP_OVER_FLOOR_DB
+    runs, i = [], 0
+    while i < len(quiet):
+        if quiet[i]:
+            j = i
+            while j < len(quiet) and quiet[j]:
+                j += 1
+            runs.append((lo + i, lo + j))
+            i = j
+        else:
+            i += 1
+    if not runs:
+        return None
+    pauses = [r for r in runs if (r[1] - r[0]) * HOP_MS >= PAUSE_MS or r[1] == hi]
+    if pauses:
+        return start_ms + pauses[0][0] * HOP_MS
+    at = (onset_ms - start_ms) / HOP_MS
+    a, b = min(runs, key=lambda r: max(r[0] - at, at - r[1], 0))
+    return start_ms + (a + b) // 2 * HOP_MS
