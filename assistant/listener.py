@@ -13,7 +13,7 @@ from enum import Enum
 from .config import ListenerSettings
 from .interfaces import Vad
 from .messages import FRAME_MS, SAMPLE_RATE, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
-from .wake import wake_word_end
+from .wake import PAUSE_MS, wake_word_end
 
 log = logging.getLogger(__name__)
 MIN_SPEECH_FRAMES = 2  # a single noisy frame is not the start of a command
@@ -113,10 +113,11 @@ class Listener:
         return self._settle()
 
     def _settle(self, force: bool = False) -> Utterance | None:
-        """Once the audio reaches wake_tail_ms past the onset (or the source ends), start the command where
-        the wake word ended and record what was held, in order."""
+        """Once the audio reaches wake_tail_ms past the onset, and far enough beyond to tell a pause from a
+        stop consonant (or the source ends), start the command where the wake word ended and record what
+        was held, in order."""
         held = self._pending
-        if not force and held[-1].end_ms < self._onset_ms + self.settings.wake_tail_ms:
+        if not force and held[-1].end_ms < self._onset_ms + self.settings.wake_tail_ms + PAUSE_MS:
             return None
         self._pending = None
         s, onset = self.settings, self._onset_ms

@@ -111,10 +111,11 @@ def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, afte
     """The audio time at which the wake word ended, or None when the audio shows no gap clear enough to say.
 
     `pcm` starts at `start_ms` and covers the wake word and [onset_ms - before_ms, onset_ms + after_ms], where
-    onset_ms is the end of the model's first frame over the threshold. A pause in that span (a gap of
-    PAUSE_MS or one still running at its end) begins where the word ended; without one (a command in one
-    breath) the end is the gap between words nearest the onset. The quiet floor is the 10th percentile of
-    the whole span's hops, so a background noise that fills the gaps gives None."""
+    onset_ms is the end of the model's first frame over the threshold, and PAUSE_MS beyond (to measure a gap
+    starting late in that span). A pause starting in that span (a gap of PAUSE_MS, or one running on to the
+    end of the audio) begins where the word ended; without one (a command in one breath) the end is the gap
+    between words nearest the onset. The quiet floor is the 10th percentile of the whole audio's hops, so a
+    background noise that fills the gaps gives None."""
     hop = SAMPLE_RATE * HOP_MS // 1000
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     n = len(x) // hop
@@ -126,20 +127,20 @@ def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, afte
         return None
     lo = max(0, (onset_ms - before_ms - start_ms) // HOP_MS)
     hi = min(n, (onset_ms + after_ms - start_ms) // HOP_MS)
-    quiet = db[lo:hi] <= floor + GAP_OVER_FLOOR_DB
-    runs, i = [], 0
-    while i < len(quiet):
+    quiet = db <= floor + GAP_OVER_FLOOR_DB
+    runs, i = [], lo
+    while i < hi:
         if quiet[i]:
             j = i
-            while j < len(quiet) and quiet[j]:
+            while j < n and quiet[j]:
                 j += 1
-            runs.append((lo + i, lo + j))
+            runs.append((i, j))
             i = j
         else:
             i += 1
     if not runs:
         return None
-    pauses = [r for r in runs if (r[1] - r[0]) * HOP_MS >= PAUSE_MS or r[1] == hi]
+    pauses = [r for r in runs if (r[1] - r[0]) * HOP_MS >= PAUSE_MS or r[1] == n]
     if pauses:
         return start_ms + pauses[0][0] * HOP_MS
     at = (onset_ms - start_ms) / HOP_MS

@@ -19,9 +19,11 @@ SR = 16000
 WAKE_END_S = {row["file"]: row["speech_end_s"] for row in map(json.loads, open(FIXTURES / "wake" / "labels.jsonl"))}
 COMMANDS = {row["file"]: row for row in map(json.loads, open(FIXTURES / "commands" / "labels.jsonl"))}
 # Each of these came out wrong in one breath before the command started at the wake word's end: "" (the
-# wake word's tail made the audio fit no sentence), "is the desk lamp off", "set the desk lamp brighter".
+# wake word's tail made the audio fit no sentence), "is the desk lamp off", "set the desk lamp brighter", "".
+# "jarvis set ...": a fricative on both sides of the gap, and a stop closure ("se[t] the") soon after it.
 CASES = [("pos_hey_jarvis__joe.wav", "turn_on_the_kitchen_light__joe.wav"),
          ("pos_hey_jarvis__heart.wav", "dim_the_desk_lamp__heart.wav"),
+         ("pos_hey_jarvis__heart-gb.wav", "set_the_kitchen_light_to_fifty_percent__heart.wav"),
          ("pos_alexa__joe.wav", "make_the_desk_lamp_brighter__joe.wav")]
 
 
