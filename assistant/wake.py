@@ -110,11 +110,11 @@ PAUSE_MS = 120  # a gap this long is a pause, not a stop consonant inside the wo
 def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, after_ms: int) -> int | None:
     """The audio time at which the wake word ended, or None when the audio shows no gap clear enough to say.
 
-    `pcm` starts at `start_ms` and covers the wake word and [onset_ms - before_ms, onset_ms + after_ms], where
-    onset_ms is the end of the model's first frame over the threshold, and PAUSE_MS beyond (to measure a gap
-    starting late in that span). A pause starting in that span (a gap of PAUSE_MS, or one running on to the
-    end of the audio) begins where the word ended; without one (a command in one breath) the end is the gap
-    between words nearest the onset. The quiet floor is the 10th percentile of the whole audio's hops, so a
+    `pcm` starts at `start_ms` and covers the wake word, [onset_ms - before_ms, onset_ms + after_ms] (onset_ms
+    is the end of the model's first frame over the threshold) and PAUSE_MS beyond. Gaps touching that span
+    are measured whole. The pause nearest the onset (a gap of PAUSE_MS, or one running on to the end of the
+    audio) begins where the word ended; without a pause (a command in one breath) the end is the middle of
+    the gap nearest the onset. The quiet floor is the 10th percentile of the whole audio's 10 ms hops, so a
     background noise that fills the gaps gives None."""
     hop = SAMPLE_RATE * HOP_MS // 1000
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
@@ -125,24 +125,19 @@ def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, afte
     floor, loud = np.percentile(db, FLOOR_PERCENTILE), np.percentile(db, 90)
     if loud - floor < CONTRAST_DB:
         return None
-    lo = max(0, (onset_ms - before_ms - start_ms) // HOP_MS)
-    hi = min(n, (onset_ms + after_ms - start_ms) // HOP_MS)
-    quiet = db <= floor + GAP_OVER_FLOOR_DB
-    runs, i = [], lo
-    while i < hi:
-        if quiet[i]:
-            j = i
-            while j < n and quiet[j]:
-                j += 1
-            runs.append((i, j))
-            i = j
-        else:
-            i += 1
+    quiet = np.concatenate([[False], db <= floor + GAP_OVER_FLOOR_DB, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    lo, hi = (onset_ms - before_ms - start_ms) // HOP_MS, (onset_ms + after_ms - start_ms) // HOP_MS
+    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b > lo and a <= hi]  # [a, b) in hops
     if not runs:
         return None
+    at = (onset_ms - start_ms) / HOP_MS
+
+    def distance(run: tuple[int, int]) -> float:
+        return max(run[0] - at, at - run[1], 0)
+
     pauses = [r for r in runs if (r[1] - r[0]) * HOP_MS >= PAUSE_MS or r[1] == n]
     if pauses:
-        return start_ms + pauses[0][0] * HOP_MS
-    at = (onset_ms - start_ms) / HOP_MS
-    a, b = min(runs, key=lambda r: max(r[0] - at, at - r[1], 0))
-    return start_ms + (a + b) // 2 * HOP_MS
+        return start_ms + int(min(pauses, key=distance)[0]) * HOP_MS
+    a, b = min(runs, key=distance)
+    return start_ms + int(a + b) // 2 * HOP_MS
