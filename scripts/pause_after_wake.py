@@ -4,12 +4,13 @@ of the one-breath form, and does the wake word's audio stay out of the command?
 
 Each wake word clip of tests/fixtures/wake (cut at its labelled end) is joined to command clips of
 tests/fixtures/commands (cut at their labelled speech) with 0 (one breath) to 2 s of a quiet room between,
-and replayed through the whole loop, dry run. The fixture voices are none of eval/'s. With --early-ms the
-wake model's first confident frame is moved that much earlier, as when it fires before the word has ended
-(some speakers' "alexa"). Prints each command whose transcript or messages differ from one pause to another,
+and replayed through the whole loop, dry run. The fixture voices are none of eval/'s. As when the wake
+model fires before the word has ended (some speakers' "alexa", ~150 ms early), --before-end-ms puts its
+first confident frame at the frame end nearest that much before the word's labelled end, and --early-ms
+moves it that much earlier than the model put it. Prints each command whose transcript or messages differ from one pause to another,
 then a table: per wake word and voice, how many commands were heard right (the labelled text) at each pause.
 
-    .venv/bin/python scripts/pause_after_wake.py [--pauses 0,0.2,0.5,1,2] [--wake-voice joe] [--early-ms 160]
+    .venv/bin/python scripts/pause_after_wake.py [--pauses 0,0.2,0.5,1,2] [--wake-voice joe] [--before-end-ms 150 | --early-ms 160]
 """
 
 from __future__ import annotations
@@ -27,22 +28,28 @@ ROOT = Path(__file__).resolve().parents[1]
 from assistant.app import build  # noqa: E402
 from assistant.audio import frames, read_wav  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
+from assistant.messages import FRAME_MS  # noqa: E402
 
 SR = 16000
 COMMAND_VOICES = ("joe", "heart", "espeak-en-us-160")  # the voices of tests/fixtures/commands
 
 
 class EarlyFiring:
-    """The wake policy, with every detection's first confident frame moved early_ms earlier."""
+    """The wake policy, with every detection's first confident frame moved early_ms earlier, or (given the
+    word's end) to the frame end nearest before_end_ms before it."""
 
-    def __init__(self, policy, early_ms: int):
+    def __init__(self, policy, early_ms: int = 0, before_end_ms: int | None = None, word_end_ms: int = 0):
         self.policy, self.early_ms = policy, early_ms
+        self.onset_ms = None if before_end_ms is None else round((word_end_ms - before_end_ms) / FRAME_MS) * FRAME_MS
 
     def feed(self, scores, level_dbfs=None):
         wake = self.policy.feed(scores, level_dbfs)
-        if wake is None or not self.early_ms:
+        if wake is None:
             return wake
-        return replace(wake, onset_ms=(wake.onset_ms if wake.onset_ms is not None else wake.time_ms) - self.early_ms)
+        if self.onset_ms is not None:
+            return replace(wake, onset_ms=self.onset_ms, time_ms=max(wake.time_ms, self.onset_ms))
+        onset = wake.onset_ms if wake.onset_ms is not None else wake.time_ms
+        return replace(wake, onset_ms=onset - self.early_ms)
 
 
 def main() -> int:
@@ -53,6 +60,8 @@ def main() -> int:
     ap.add_argument("--command-voice", help="voice of tests/fixtures/commands (default: the nearest to the wake word's)")
     ap.add_argument("--commands", type=int, default=4, help="commands per voice")
     ap.add_argument("--early-ms", type=int, default=0, help="move the wake model's first confident frame this much earlier")
+    ap.add_argument("--before-end-ms", type=int, default=None,
+                    help="put the wake model's first confident frame this much before the word's labelled end")
     ap.add_argument("--engine", default="grammar")
     args = ap.parse_args()
     pauses = [float(p) for p in args.pauses.split(",")]
@@ -80,7 +89,8 @@ def main() -> int:
                 room = rng.normal(0, 10, int(pause * SR)).astype(np.int16)  # about -70 dBFS, not digital silence
                 tail = rng.normal(0, 10, 2 * SR).astype(np.int16)
                 pipeline = assistant.pipeline(lambda event: None)
-                pipeline.policy = EarlyFiring(pipeline.policy, args.early_ms)
+                pipeline.policy = EarlyFiring(pipeline.policy, args.early_ms, args.before_end_ms,
+                                              round(wake["speech_end_s"] * 1000))
                 turns = pipeline.run(frames(np.concatenate([word, room, said, tail])))
                 results.append([(t.transcript.text if t.transcript else "", [m.topic + m.payload for m in t.messages])
                                 for t in turns])
@@ -93,7 +103,9 @@ def main() -> int:
                       f"{results[0][0][0] if results[0] else 'no turn'!r}; "
                       + "; ".join(f"at {p} s {r[0][0] if r else 'no turn'!r}" for p, r in differ))
         table.append((f"{wake['wake_word']} ({wake['voice']})", right, len(chosen)))
-    print(f"\nheard right (the labelled text), early firing {args.early_ms} ms, engine {args.engine}")
+    fired = (f"first confident frame ~{args.before_end_ms} ms before the word's end" if args.before_end_ms is not None
+             else f"first confident frame {args.early_ms} ms earlier than the model's")
+    print(f"\nheard right (the labelled text), {fired}, engine {args.engine}")
     print("| wake word (voice) | " + " | ".join(f"{p:g} s" for p in pauses) + " |")
     print("|---|" + "---|" * len(pauses))
     for name, right, n in table:
