@@ -108,14 +108,16 @@ PAUSE_MS = 120  # a gap this long is a pause, not a stop consonant inside the wo
 
 
 def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, after_ms: int) -> int | None:
-    """The audio time at which the wake word ended, or None when the audio shows no gap clear enough to say.
+    """The audio time at which the wake word ended, or None when the audio shows no pause after it.
 
     `pcm` starts at `start_ms` and covers the wake word, [onset_ms - before_ms, onset_ms + after_ms] (onset_ms
     is the end of the model's first frame over the threshold) and PAUSE_MS beyond. Gaps touching that span
     are measured whole. The pause nearest the onset (a gap of PAUSE_MS, or one running on to the end of the
-    audio) begins where the word ended; without a pause (a command in one breath) the end is the middle of
-    the gap nearest the onset. The quiet floor is the 10th percentile of the whole audio's 10 ms hops, so a
-    background noise that fills the gaps gives None."""
+    audio) begins where the word ended. Without a pause (a command in one breath) the answer is None: a
+    short gap near the onset is as often a stop inside the command's first word ("jarvis se[t] the", the
+    model sure just after it) as the space between the words ("jarvis | turn", the model sure just before
+    it), and the two cannot be told apart by level or length. None too where a background noise fills the
+    gaps (the quiet floor is the 10th percentile of the whole audio's 10 ms hops)."""
     hop = SAMPLE_RATE * HOP_MS // 1000
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     n = len(x) // hop
@@ -137,7 +139,6 @@ def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, afte
         return max(run[0] - at, at - run[1], 0)
 
     pauses = [r for r in runs if (r[1] - r[0]) * HOP_MS >= PAUSE_MS or r[1] == n]
-    if pauses:
-        return start_ms + int(min(pauses, key=distance)[0]) * HOP_MS
-    a, b = min(runs, key=distance)
-    return start_ms + int(a + b) // 2 * HOP_MS
+    if not pauses:
+        return None
+    return start_ms + int(min(pauses, key=distance)[0]) * HOP_MS
