@@ -123,9 +123,9 @@ class Listener:
         s, onset = self.settings, self._onset_ms
         end = wake_word_end(b"".join(f.pcm for f in held), held[0].start_ms, onset, s.lookback_ms, s.wake_tail_ms)
         if end is None:
-            # No gap to be seen (a noise fills it): the model's first confident frame (median +10 ms after the
-            # word's end on the fixtures, up to ~290 ms late) starts the counting; the look-back before it is
-            # kept as pre-roll so a one-breath command keeps its first word.
+            # No pause to be seen (one breath, or a noise fills the gaps): the model's first confident frame
+            # (median +10 ms after the word's end on the fixtures, up to ~290 ms late) starts the counting;
+            # the look-back before it is kept as pre-roll so a one-breath command keeps its first word.
             self._reset_recording(onset - s.lookback_ms, count_from_ms=onset)
         else:
             log.debug("listener: wake word ended at %d ms (first confident frame %d ms)", end, onset)

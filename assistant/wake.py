@@ -100,9 +100,9 @@ class WakePolicy:
 
 
 # Where the wake word ends. The model's first confident frame lands anywhere from ~150 ms before the word's
-# end (some speakers' "alexa") to ~290 ms after it (slow espeak voices); the audio around it shows the end.
+# end (some speakers' "alexa") to ~400 ms after it (slow espeak voices); a pause around it shows the end.
 HOP_MS = 10
-GAP_OVER_FLOOR_DB = 10.0  # a 10 ms hop this close to the quiet floor is a gap between words
+GAP_OVER_FLOOR_DB = 10.0  # a 10 ms hop this close to the quiet floor is part of a gap
 CONTRAST_DB = 20.0  # speech must stand this far over the floor for gaps to mean anything
 PAUSE_MS = 120  # a gap this long is a pause, not a stop consonant inside the word ("ale[k]sa")
 
