@@ -48,7 +48,8 @@ class ListenerSettings:
     early_decode_noisy_ms: int = 80
     no_speech_timeout_ms: int = 4000  # nobody spoke after the wake word
     max_command_ms: int = 8000
-    lookback_ms: int = 240  # before the wake onset frame: kept only when speech runs on through it (one breath)
+    lookback_ms: int = 240  # before the wake onset frame: where its end is looked for (no pause seen: pre-roll)
+    wake_tail_ms: int = 320  # after the onset frame: where the wake word's end is looked for (early firings)
     min_speech_ms: int = 320  # shorter speech then silence is a noise or the wake word's tail: keep waiting
     incomplete_hangover_ms: int = 0  # the hangover when the early decode found no command yet (0: the usual)
 

@@ -12,7 +12,8 @@ from enum import Enum
 
 from .config import ListenerSettings
 from .interfaces import Vad
-from .messages import FRAME_MS, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
+from .messages import FRAME_MS, SAMPLE_RATE, AudioFrame, EndReason, SpeechPaused, Utterance, WakeDetected
+from .wake import PAUSE_MS, wake_word_end
 
 log = logging.getLogger(__name__)
 MIN_SPEECH_FRAMES = 2  # a single noisy frame is not the start of a command
@@ -32,6 +33,10 @@ class Listener:
         self.state = State.IDLE
         self._preroll: deque[AudioFrame] = deque(maxlen=settings.preroll_ms // FRAME_MS + MIN_SPEECH_FRAMES)
         self._history: deque[AudioFrame] = deque(maxlen=HISTORY_MS // FRAME_MS)
+        # After a detection: the audio heard so far, held until wake_tail_ms past the onset shows where the
+        # wake word ended; then it is recorded from there, in order.
+        self._pending: list[AudioFrame] | None = None
+        self._onset_ms = 0
         self._reset_recording(0)
         self.following = False  # recording a follow-up (no wake word): a wake word may still start a command
 
@@ -83,6 +88,10 @@ class Listener:
         """The source ran out: close a recording in progress."""
         if self.state is not State.RECORDING:
             return None
+        if self._pending is not None:
+            event = self._settle(force=True)
+            if isinstance(event, Utterance):
+                return event
         if self._speech_start_ms is None:
             return self._finish(EndReason.NO_SPEECH, at_ms)
         return self._finish(EndReason.END_OF_AUDIO, at_ms)
@@ -94,6 +103,7 @@ class Listener:
         self._transition(State.IDLE, at_ms)
         self._preroll.clear()
         self._history.clear()
+        self._pending = None
 
     def follow_up(self, at_ms: int, window_ms: int) -> None:
         """A turn just ended: record what is said within window_ms without waiting for the wake word (a
@@ -109,29 +119,52 @@ class Listener:
 
     def _idle(self, frame: AudioFrame, wake: WakeDetected | None) -> Utterance | None:
         """Keep recent audio: the wake word is detected a little after it ends, and a one-breath command
-        may already have begun. On the wake word, what was kept is recorded first, in order."""
+        may already have begun. On the wake word, what was kept is held until the wake word's end is known."""
         self._history.append(frame)
         if wake is None:
             return None
-        # The model's first frame over the threshold ends near the end of the wake word (median +10 ms on
-        # the fixtures; up to ~190 ms late when the command follows in one breath); the detection comes a
-        # frame or more later. Speech is counted from that first frame; the look-back before it is kept as
-        # pre-roll so a one-breath command keeps its first word.
-        onset = wake.onset_ms if wake.onset_ms is not None else wake.time_ms
-        self._reset_recording(onset - self.settings.lookback_ms, count_from_ms=onset)
+        self._onset_ms = wake.onset_ms if wake.onset_ms is not None else wake.time_ms
+        self._pending, self._history = list(self._history), deque(maxlen=self._history.maxlen)
+        self._transition(State.RECORDING, wake.time_ms)
+        return self._settle()
+
+    def _settle(self, force: bool = False) -> Utterance | None:
+        """Once the audio reaches wake_tail_ms past the onset, and far enough beyond to tell a pause from a
+        stop consonant (or the source ends), start the command where the wake word ended and record what
+        was held, in order."""
+        held = self._pending
+        if not force and held[-1].end_ms < self._onset_ms + self.settings.wake_tail_ms + PAUSE_MS:
+            return None
+        self._pending = None
+        s, onset = self.settings, self._onset_ms
+        end = wake_word_end(b"".join(f.pcm for f in held), held[0].start_ms, onset, s.lookback_ms, s.wake_tail_ms)
+        if end is None:
+            # No pause to be seen (one breath, or a noise fills the gaps): the model's first confident frame
+            # (median +10 ms after the word's end on the fixtures, up to ~290 ms late) starts the counting;
+            # the look-back before it is kept as pre-roll so a one-breath command keeps its first word.
+            self._reset_recording(onset - s.lookback_ms, count_from_ms=onset)
+        else:
+            log.debug("listener: wake word ended at %d ms (first confident frame %d ms)", end, onset)
+            self._reset_recording(end)
         self._preroll.clear()
         self.vad.reset()
-        self._transition(State.RECORDING, wake.time_ms)
-        kept, self._history = list(self._history), deque(maxlen=self._history.maxlen)
-        for heard in kept:
+        for heard in held:
             event = self._recording(heard)
             if isinstance(event, Utterance):
                 return event
         return None
 
     def _recording(self, frame: AudioFrame) -> Utterance | SpeechPaused | None:
+        if self._pending is not None:
+            self._pending.append(frame)
+            return self._settle()
         if frame.end_ms <= self._record_from_ms:
             return None  # still the wake word itself
+        if frame.start_ms < self._record_from_ms:
+            # The wake word ends inside this frame: only the rest is kept, as pre-roll.
+            cut = (self._record_from_ms - frame.start_ms) * SAMPLE_RATE // 1000 * 2
+            self._preroll.append(AudioFrame(frame.pcm[cut:], self._record_from_ms))
+            return None
         is_speech = self.vad.probability(frame) >= self.settings.vad_threshold
         if self._speech_start_ms is None:
             return self._before_speech(frame, is_speech)

@@ -13,7 +13,7 @@ from collections import deque
 import numpy as np
 
 from .config import WakeSettings
-from .messages import WakeDetected, WakeScores
+from .messages import SAMPLE_RATE, WakeDetected, WakeScores
 
 log = logging.getLogger(__name__)
 FLOOR_WINDOW_FRAMES = 62  # the background floor is judged over the last ~5 s of audio
@@ -109,3 +109,48 @@ class WakePolicy:
             self._run.clear()
             self._run_peak.clear()
         return best
+
+
+# Where the wake word ends. The model's first confident frame lands anywhere from ~150 ms before the word's
+# end (some speakers' "alexa") to ~400 ms after it (slow espeak voices); a pause around it shows the end.
+HOP_MS = 10
+GAP_OVER_FLOOR_DB = 10.0  # a 10 ms hop this close to the quiet floor is part of a gap
+CONTRAST_DB = 20.0  # speech must stand this far over the floor for gaps to mean anything
+PAUSE_MS = 120  # a gap this long is a pause, not a stop consonant inside the word ("ale[k]sa")
+
+
+def wake_word_end(pcm: bytes, start_ms: int, onset_ms: int, before_ms: int, after_ms: int) -> int | None:
+    """The audio time at which the wake word ended, or None when the audio shows no pause after it.
+
+    `pcm` starts at `start_ms` and covers the wake word, [onset_ms - before_ms, onset_ms + after_ms] (onset_ms
+    is the end of the model's first frame over the threshold) and PAUSE_MS beyond. Gaps touching that span
+    are measured whole. The pause nearest the onset (a gap of PAUSE_MS, or one running on to the end of the
+    audio) begins where the word ended. Without a pause (a command in one breath) the answer is None: a
+    short gap near the onset is as often a stop inside the command's first word ("jarvis se[t] the", the
+    model sure just after it) as the space between the words ("jarvis | turn", the model sure just before
+    it), and the two cannot be told apart by level or length. None too where a background noise fills the
+    gaps (the quiet floor is the 10th percentile of the whole audio's 10 ms hops)."""
+    hop = SAMPLE_RATE * HOP_MS // 1000
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    n = len(x) // hop
+    if n < 2:
+        return None
+    db = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1.0)
+    floor, loud = np.percentile(db, FLOOR_PERCENTILE), np.percentile(db, 90)
+    if loud - floor < CONTRAST_DB:
+        return None
+    quiet = np.concatenate([[False], db <= floor + GAP_OVER_FLOOR_DB, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    lo, hi = (onset_ms - before_ms - start_ms) // HOP_MS, (onset_ms + after_ms - start_ms) // HOP_MS
+    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b > lo and a <= hi]  # [a, b) in hops
+    if not runs:
+        return None
+    at = (onset_ms - start_ms) / HOP_MS
+
+    def distance(run: tuple[int, int]) -> float:
+        return max(run[0] - at, at - run[1], 0)
+
+    pauses = [r for r in runs if (r[1] - r[0]) * HOP_MS >= PAUSE_MS or r[1] == n]
+    if not pauses:
+        return None
+    return start_ms + int(min(pauses, key=distance)[0]) * HOP_MS

@@ -22,7 +22,9 @@ class ScriptedVad:
 
 
 def frame_at(ms):
-    return AudioFrame(ms.to_bytes(4, "little") + bytes(2556), ms)
+    # its start time in the first 4 bytes, then a steady low hum: no gap between words to be seen, so the
+    # listener places the command's start by the wake model's onset frame and the look-back
+    return AudioFrame(ms.to_bytes(4, "little") + b"\x10\x00" * 1278, ms)
 
 
 def drive(listener, wake_ms, until_ms, onset_ms=None):
