@@ -187,7 +187,7 @@ class Hub:
             turn = (session.follow_pipeline if follow_up else session.pipeline).turn(None, utterance)
         finally:
             session.following = False
-        if follow_up and turn.not_understood is not None and not turn.intents:
+        if follow_up and turn.not_understood is not None and not turn.intents and not turn.not_understood.asks_back:
             log.info("satellite %s: follow-up %r ignored (%s)", name,
                      turn.transcript.text if turn.transcript else "", turn.not_understood.reason)
             return Handling(False, "", ignored=True)

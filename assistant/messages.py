@@ -114,6 +114,7 @@ class NotUnderstood:
     reason: str
     out_of_domain: str | None = None  # what was asked for that this assistant does not do ("timers"), if known
     needs_area: bool = False  # it was about "here", and no area is set for this microphone
+    asks_back: bool = False  # a continuation understood as one, but not certain enough to act: say the reason
 
 
 @dataclass(frozen=True)
