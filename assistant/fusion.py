@@ -130,8 +130,7 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     needed = rule.contested_min if g_ok else rule.match_min
     if n_ok and neural.confidence >= rule.neural_alone and all(i.confidence >= needed for i in heard_n):
         return _chosen(neural, grammar, neural, "the neural transcript is a command"), "neural"
-    if isinstance(heard_n, NotUnderstood) and (heard_n.out_of_domain or heard_n.needs_area):
-        # say what the person asked for ("I can't do timers here", "which room?"), whatever the grammar made of it:
+    if isinstance(heard_n, NotUnderstood) and heard_n.needs_area:
         # "turn off the lights" with no room known is a question back, not the grammar's "... all the lights"
         return _chosen(neural, grammar, neural, heard_n.reason), "neural-refused"
     asked = g_ok and neural.text and support is not None and rule.verify_gap is not None
@@ -146,6 +145,11 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
         # only where Whisper's words are no command at all: "turn on ..." against "turn off ..." is no slip;
         # and only where Whisper cannot score the sentence itself (letters are a weaker witness)
         return _chosen(grammar, grammar, neural, "the neural transcript is close to the grammar's command"), "close"
+    if isinstance(heard_n, NotUnderstood) and heard_n.out_of_domain:
+        # say what the person asked for ("I can't do timers here"), whatever the grammar made of it; after the
+        # grammar's sentence had its chance: a misheard command reads as a request for something else ("Set
+        # the air purifier speed volume." -> music) where Whisper still hears the grammar's words well
+        return _chosen(neural, grammar, neural, heard_n.reason), "neural-refused"
     why = ("the engines disagree" if n_ok and g_ok else
            "the neural engine heard no command" if g_ok else "no engine heard a command")
     return replace(_chosen(grammar, grammar, neural, why), rejected=True), "reject"
