@@ -32,6 +32,7 @@ from .wyoming_rooms import Rooms
 
 log = logging.getLogger(__name__)
 MAX_AUDIO_S = 60  # one spoken command per stream; the transcribe command draws the same line
+ACCEPT_SETTLE_S = 0.05  # stop(): how long a just-accepted connection gets to reach its handler
 
 
 class HubPort(Protocol):
@@ -153,6 +154,10 @@ class WyomingServer:
 
     async def stop(self) -> None:
         self.stopping = True  # a connection that comes in while the others are closed is closed at once
+        # A connection the loop has accepted but not yet handed over must reach its handler (which closes it)
+        # before the listening socket closes: asyncio leaves one caught in between open and unread, and its
+        # client never learns the server went away.
+        await asyncio.sleep(ACCEPT_SETTLE_S)
         await self._server.stop()
         for conn in list(self.connections):  # any that came in while the library was closing the others
             await conn.stop()
