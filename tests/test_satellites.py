@@ -282,3 +282,37 @@ def test_the_satellite_command_names_a_bad_option_in_one_line(capsys, argv, said
     assert main(["satellite", *argv]) == 1
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err
+
+
+def test_the_other_one_in_the_window_is_asked_back_not_ignored(parts, home):
+    """'No, the other one' where no single other device fits is answered ("which one?"), not dropped like
+    chat; nothing more is switched. The recognizer is scripted: the words, not the hearing, are under test
+    (the hearing of follow-ups is the real-audio tests above); matcher, hub, dispatcher and broker are real."""
+    from satellites import CountingDispatcher
+
+    from assistant.messages import Intent, Transcript
+
+    class Scripted:
+        name = "scripted"
+
+        def __init__(self, texts):
+            self.texts = list(texts)
+
+        def suppresses(self, pcm):
+            return False
+
+        def transcribe(self, pcm):
+            return Transcript(self.texts.pop(0), 0.95, self.name, False, len(pcm) / 32000)
+
+    home.dispatcher.dispatch((Intent("HassTurnOff", {"name": "kitchen_light"}),))
+    settings, language, _ = parts
+    counting = CountingDispatcher(home.dispatcher)
+    hub = Hub(home.registry, Scripted(["turn on the kitchen light", "no, the other one"]), language, counting, "en")
+    hub.join("kitchen-sat", "kitchen")
+    pcm = bytes(32000)
+    first = hub.satellite_turn("kitchen-sat", pcm, 16000, 2, 1)
+    then = hub.satellite_turn("kitchen-sat", pcm, 16000, 2, 1, follow_up=True)
+    assert first.handled and first.follow_up_ms > 0, first
+    assert not then.ignored and not then.handled and then.text.startswith("which one"), then
+    assert len(counting.actions) == 1
+    assert home.simulator.bridge.states["kitchen_light"]["state"] == "ON"
