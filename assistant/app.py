@@ -229,6 +229,25 @@ def _whisper_present(settings: Settings) -> bool:
         and importlib.util.find_spec("faster_whisper") is not None
 
 
+def published_by(settings: Settings):
+    """commands -> the set of messages a dry run of them publishes on the configured home (None for a
+    question, or for commands that publish nothing or name nothing there): the fused engine's test of two
+    readings being the same command."""
+    from .errors import DeviceError
+
+    planner = Dispatcher(load_registry(settings.config_dir), settings.mqtt, None)
+
+    def published(intents):
+        try:
+            done = planner.dispatch(intents)
+        except DeviceError:
+            return None
+        if not done.messages or any(i.name == "HassGetState" for i in intents):
+            return None
+        return frozenset((m.topic, m.payload) for m in done.messages)
+    return published
+
+
 def build_recognizer(settings: Settings, language: Language, engine: str | None = None) -> Recognizer:
     """A recognizer for `language` (from intents.load_language) using the configured or given engine."""
     from .intents.grammar import grammar_for
@@ -242,7 +261,7 @@ def build_recognizer(settings: Settings, language: Language, engine: str | None 
         area = settings.satellite.area
         return FusedRecognizer(build_recognizer(settings, language, "grammar"),
                                build_recognizer(settings, language, "neural"),
-                               lambda text: match(language, text, area))
+                               lambda text: match(language, text, area), effect=published_by(settings))
     if name == "whisper":
         from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
         from .manifest import models_command, require

@@ -5,7 +5,8 @@ and cheap, but it can only answer with a sentence of the grammar: chat and unfam
 the nearest command. The neural decode (Whisper) writes down what was said, commands or not, with more
 word errors on short names. Each is right where the other fails, so:
 
-- both transcripts understood as the same commands -> act (agree);
+- both transcripts understood as the same commands, or as commands that publish the same messages ("the
+  bedroom lights" and "the bedroom light" where the bedroom has one light) -> act (agree);
 - the neural transcript understood word for word, confident -> act on it (the grammar misheard or the
   phrasing is outside its grammar);
 - the neural transcript understood only by a snapped name or a fuzzy guess -> act only where the grammar
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 Understand = Callable[[str], "tuple[Intent, ...] | NotUnderstood"]
 # texts -> how well each explains the utterance's audio to the neural model (mean log-probability per token)
 Support = Callable[[Sequence[str]], "list[float]"]
+# commands -> what carrying them out would publish (None: nothing, or a question): two readings that
+# publish the same are the same command ("dim the bedroom lights ..." where the bedroom has one light)
+Effect = Callable[["tuple[Intent, ...]"], "frozenset | None"]
 
 
 @dataclass(frozen=True)
@@ -117,14 +121,16 @@ def overlap(a: str, b: str) -> float:
 
 
 def decide(grammar: Transcript, neural: Transcript, understand: Understand,
-           rule: FusionRule = FusionRule(), support: Support | None = None) -> tuple[Transcript, str]:
+           rule: FusionRule = FusionRule(), support: Support | None = None,
+           effect: Effect | None = None) -> tuple[Transcript, str]:
     """(the transcript to act on, or a rejected one; why). support: the neural model's score of texts
-    against this utterance's audio (None: the rules that need it are skipped)."""
+    against this utterance's audio (None: the rules that need it are skipped); effect: what commands would
+    publish (None: two readings agree only when their commands are the same slot for slot)."""
     heard_g = understand(grammar.text) if grammar.text and not grammar.rejected else None
     heard_n = understand(neural.text) if neural.text else None
     g_ok = isinstance(heard_g, tuple) and grammar.confidence >= rule.grammar_min
     n_ok = isinstance(heard_n, tuple)
-    if n_ok and g_ok and _same(heard_n, heard_g):
+    if n_ok and g_ok and (_same(heard_n, heard_g) or _same_effect(heard_n, heard_g, effect)):
         # the grammar's words: the same command, written as its sentence ("forty percent", not "40%.")
         return _chosen(grammar, grammar, neural, "both engines heard the same command"), "agree"
     needed = rule.contested_min if g_ok else rule.match_min
@@ -155,6 +161,13 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     return replace(_chosen(grammar, grammar, neural, why), rejected=True), "reject"
 
 
+def _same_effect(a: tuple[Intent, ...], b: tuple[Intent, ...], effect: Effect | None) -> bool:
+    if effect is None:
+        return False
+    published = effect(a)
+    return published is not None and published == effect(b)
+
+
 def _chosen(base: Transcript, grammar: Transcript, neural: Transcript, why: str) -> Transcript:
     return Transcript(base.text, base.confidence, "fused", False, max(grammar.audio_s, neural.audio_s),
                       grammar.cpu_s + neural.cpu_s, parts=(grammar, neural), why=why)
@@ -165,17 +178,18 @@ class FusedRecognizer(WholeUtterance):
 
     name = "fused"
 
-    def __init__(self, grammar, neural, understand: Understand, rule: FusionRule = FusionRule()):
+    def __init__(self, grammar, neural, understand: Understand, rule: FusionRule = FusionRule(),
+                 effect: Effect | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
-        self.grammar, self.neural, self.understand, self.rule = grammar, neural, understand, rule
+        self.grammar, self.neural, self.understand, self.rule, self.effect = grammar, neural, understand, rule, effect
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural-decode")
 
     def understanding(self, understand: Understand) -> "FusedRecognizer":
         """The same two engines (and decode thread), deciding with another matcher: a satellite's area."""
         twin = FusedRecognizer.__new__(FusedRecognizer)
-        twin.grammar, twin.neural, twin.understand, twin.rule, twin._pool = (
-            self.grammar, self.neural, understand, self.rule, self._pool)
+        twin.grammar, twin.neural, twin.understand, twin.rule, twin.effect, twin._pool = (
+            self.grammar, self.neural, understand, self.rule, self.effect, self._pool)
         return twin
 
     def suppresses(self, pcm: bytes) -> bool:
@@ -189,7 +203,7 @@ class FusedRecognizer(WholeUtterance):
         neural = neural_job.result()
         support = getattr(self.neural, "support", None)
         chosen, how = decide(grammar, neural, self.understand, self.rule,
-                             (lambda texts: support(pcm, texts)) if support else None)
+                             (lambda texts: support(pcm, texts)) if support else None, self.effect)
         log.debug("fused: grammar %r (%.2f), neural %r (%.2f) -> %s: %s in %.0f ms", grammar.text,
                   grammar.confidence, neural.text, neural.confidence, how, chosen.why,
                   (time.perf_counter() - started) * 1000)

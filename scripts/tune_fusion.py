@@ -131,7 +131,7 @@ def main() -> int:
     from assistant.dispatcher import Dispatcher
     from assistant.fusion import FusionRule, decide
     from assistant.intents import match
-    from assistant.app import load_language
+    from assistant.app import load_language, published_by
     from assistant.messages import Transcript
 
     tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-bare"
@@ -142,6 +142,7 @@ def main() -> int:
     t = lambda d: Transcript(d["text"], d["confidence"], d["engine"], d["rejected"])  # noqa: E731
 
     memo: dict[str, object] = {}
+    effect = published_by(settings)
 
     def understand(text: str):
         if text not in memo:
@@ -151,7 +152,7 @@ def main() -> int:
     def by_rule(rule):
         def choose(g, n):
             support = (lambda texts: n["support"]) if n.get("support") else None
-            chosen, _ = decide(t(g), t(n), understand, rule, support)
+            chosen, _ = decide(t(g), t(n), understand, rule, support, effect)
             return None if chosen.rejected or not chosen.text else chosen.text
         return choose
 

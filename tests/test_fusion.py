@@ -222,3 +222,19 @@ def test_a_command_read_by_its_parts_does_not_overrule_a_different_grammar_comma
     chosen, how = decide(_g(""), _n(heard, 0.9), understand)
     assert how == "neural" and _acts(chosen, understand) == [("HassLightSet", {"name": "desk_lamp",
                                                                               "color_temp_kelvin": 2700})]
+
+
+def test_two_readings_that_publish_the_same_messages_agree(understand):
+    """"the bedroom lights" (the room) and "the bedroom light" (its one light) are one command to carry out;
+    the same words with another light, or a question, are not."""
+    from assistant.app import published_by
+
+    effect = published_by(load_settings())
+    g, n = _g("dim the bedroom light by twenty percent"), _n("Dim the bedroom lights by 20%.", 0.6)
+    assert not _acts(g, understand) == _acts(n, understand)  # not the same words: area against device
+    assert decide(g, n, understand)[1] == "reject"
+    chosen, how = decide(g, n, understand, effect=effect)
+    assert how == "agree" and chosen.text == g.text
+    other = _g("dim the kitchen light by twenty percent")
+    assert decide(other, n, understand, effect=effect)[1] == "reject"
+    assert effect(understand("is the bedroom light on")) is None
