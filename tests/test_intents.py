@@ -377,3 +377,15 @@ def test_a_satellite_area_or_floor_naming_no_area_is_one_line_with_file_and_fix(
     (config / "devices.yaml").write_text(devices)
     with pytest.raises(ConfigError, match=r"devices.yaml:\d+: floors.upstairs.0: unknown area 'loft'"):
         load_language(load_settings(config))
+
+
+@pytest.mark.parametrize("text", ["close the curtains", "shut the curtains"])
+def test_a_kind_of_device_found_in_one_room_only_needs_no_room_said(language, text):
+    """This home's only blinds are in the living room: "close the curtains" cannot mean another room, so it
+    is not asked back (the lights, in four rooms, still are: the test above)."""
+    rooms = {d.area for d in language.home.of_kind("cover")}
+    assert rooms == {"living room"}
+    done = match(language, text)
+    assert not isinstance(done, NotUnderstood), done
+    assert [(i.name, i.slots.get("area"), i.slots.get("domain")) for i in done] == \
+        [("HassTurnOff", "living room", "cover")]
