@@ -7,6 +7,8 @@ word errors on short names. Each is right where the other fails, so:
 
 - both transcripts understood as the same commands, or as commands that publish the same messages ("the
   bedroom lights" and "the bedroom light" where the bedroom has one light) -> act (agree);
+- the grammar's command turned round ("... on" against Whisper's "... off") -> not understood, unless
+  Whisper hears its own words clearly better;
 - the neural transcript understood word for word, confident -> act on it (the grammar misheard or the
   phrasing is outside its grammar);
 - the neural transcript understood only by a snapped name or a fuzzy guess -> act only where the grammar
@@ -59,7 +61,11 @@ class FusionRule:
     the same, 0.75 one clip fewer, 2.0 one more, all with none wrong): the middle of that plateau is taken. Verifying against a different neural command
     too (verify_contested) gave wrong actions from 1.25 on (1.0: 60.8 / 48.6 %): left off. Without the
     rivals, 1.0 gave 60.8 / 48.6 % here but two wrong actions on eval/ ("tone off all the lights" verified
-    "turn up all the lights")."""
+    "turn up all the lights"). Opposite commands (Whisper's is the grammar's turned round): refused where
+    Whisper scores its words less than opposite_gap above the grammar's sentence; 0 to 0.25 cost nothing
+    here, 0.5 one command at 10 dB, refusing them all 2 clean and 2 at 10 dB; this set holds no such wrong
+    action to prevent, eval/ one at 10 dB ("turn the ceiling light up" for "... off"), which 0.25 prevents.
+    Refusing them also where the grammar's decoder was unsure cost one command on eval/ and was left off."""
 
     neural_alone: float = 0.5  # Whisper's confidence at which its own command is acted on
     close_words: float = 0.8  # letter overlap (0-1) at which a neural non-command backs the grammar's command
@@ -72,6 +78,10 @@ class FusionRule:
     # score and still be acted on where the neural reading is no command or a weaker one (None: never asked)
     verify_gap: float | None = 1.0
     verify_contested: bool = False  # ... also where Whisper's words are a different command
+    # Where the grammar's command with its action word turned round (rival_sentences) is Whisper's command:
+    # not understood unless Whisper scores its own words at least this much better than the grammar's
+    # sentence (None: no such check)
+    opposite_gap: float | None = 0.25
 
 
 # Words whose swap turns a command round: the grammar's sentence must score better than with any of them
@@ -133,6 +143,12 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     if n_ok and g_ok and (_same(heard_n, heard_g) or _same_effect(heard_n, heard_g, effect)):
         # the grammar's words: the same command, written as its sentence ("forty percent", not "40%.")
         return _chosen(grammar, grammar, neural, "both engines heard the same command"), "agree"
+    if (rule.opposite_gap is not None and n_ok and g_ok and _turned_round(grammar.text, heard_n, understand)
+            and (support is None or _margin(support, neural.text, grammar.text) < rule.opposite_gap)):
+        # "turn the ceiling light on" against "... off": one of them misheard the one word that matters, and
+        # Whisper does not hear its own words clearly better than the grammar's
+        return (replace(_chosen(grammar, grammar, neural, "the engines heard the opposite of each other"),
+                        rejected=True), "opposite")
     needed = rule.contested_min if g_ok else rule.match_min
     if n_ok and neural.confidence >= rule.neural_alone and all(i.confidence >= needed for i in heard_n):
         return _chosen(neural, grammar, neural, "the neural transcript is a command"), "neural"
@@ -159,6 +175,20 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     why = ("the engines disagree" if n_ok and g_ok else
            "the neural engine heard no command" if g_ok else "no engine heard a command")
     return replace(_chosen(grammar, grammar, neural, why), rejected=True), "reject"
+
+
+def _margin(support: Support, own: str, theirs: str) -> float:
+    mine, other = support([own, theirs])[:2]
+    return mine - other
+
+
+def _turned_round(grammar_text: str, heard_n: tuple[Intent, ...], understand: Understand) -> bool:
+    """Whether Whisper's commands are the grammar's sentence with an action word swapped (on/off, up/down)."""
+    for rival in rival_sentences(grammar_text):
+        heard = understand(rival)
+        if isinstance(heard, tuple) and _same(heard, heard_n):
+            return True
+    return False
 
 
 def _same_effect(a: tuple[Intent, ...], b: tuple[Intent, ...], effect: Effect | None) -> bool:

@@ -123,6 +123,8 @@ def main() -> int:
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--snr", type=float, default=None, help="mix pink noise in at this SNR (dB)")
     parser.add_argument("--grid", action="store_true", help="try a grid of rules (tuning sets only)")
+    parser.add_argument("--grid-opposite", action="store_true",
+                        help="with and without refusing commands the engines heard turned round (tuning sets only)")
     parser.add_argument("--area", default=None)
     parser.add_argument("--show", action="store_true", help="each clip's outcome with the chosen rule")
     args = parser.parse_args()
@@ -170,6 +172,11 @@ def main() -> int:
     if cpu:
         print(f"CPU-s per decoded utterance (both engines): median {np.median(cpu):.3f}, p95 "
               f"{np.percentile(cpu, 95):.3f}")
+    if args.grid_opposite:
+        for gap in (None, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 99.0):
+            s = _score(rows, by_rule(replace(FusionRule(), opposite_gap=gap)), language, dispatcher, args.area)
+            print(f"opposite_gap={gap} right {s['right_pct']:5.1f}%  wrong(all clips) "
+                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
     if args.grid:
         for close, gmin, contested, gap, contested_too in itertools.product(
                 (0.8, 1.01), (0.3, 0.6), (0.8, 1.0), (None, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0), (False, True)):

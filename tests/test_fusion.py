@@ -71,6 +71,8 @@ def test_a_confident_neural_command_outside_the_grammar_is_acted_on(understand):
 
 def test_an_unsure_neural_command_that_the_grammar_contradicts_is_not_acted_on(understand):
     chosen, how = decide(_g("close the blinds"), _n("Open the blinds.", 0.3), understand)
+    assert how == "opposite" and chosen.rejected  # the one turned round, so refused before anything else
+    chosen, how = decide(_g("close the blinds"), _n("Open the blinds.", 0.3), understand, FusionRule(opposite_gap=None))
     assert how == "reject" and chosen.rejected
 
 
@@ -96,7 +98,8 @@ def test_a_neural_text_close_to_the_grammars_command_backs_it(understand):
     assert overlap("Demo living room lamp by 20%.", "dim the living room lamp by twenty percent") >= 0.8
     # but a neural text that is a command of its own is no slip, however alike: "on" against "off"
     chosen, how = decide(_g("turn off the kitchen light"), _n("Turn on the kitchen light.", 0.3), understand)
-    assert overlap("Turn on the kitchen light.", "turn off the kitchen light") >= 0.8 and how == "reject"
+    assert overlap("Turn on the kitchen light.", "turn off the kitchen light") >= 0.8 and how == "opposite"
+    assert chosen.rejected
 
 
 def test_a_grammar_command_the_neural_model_hears_nearly_as_well_as_its_own_words_is_acted_on(understand):
@@ -238,3 +241,17 @@ def test_two_readings_that_publish_the_same_messages_agree(understand):
     other = _g("dim the kitchen light by twenty percent")
     assert decide(other, n, understand, effect=effect)[1] == "reject"
     assert effect(understand("is the bedroom light on")) is None
+
+
+def test_commands_the_engines_heard_turned_round_are_not_acted_on_unless_whisper_is_clearly_surer(understand):
+    """The grammar heard "turn the ceiling light off", Whisper "... up": one of them misheard the one word
+    that matters. Whisper scoring its own words barely above the grammar's sentence is no tie-break."""
+    g, n = _g("turn the ceiling light off"), _n("Turn the ceiling light up.", 0.9)
+    chosen, how = decide(g, n, understand, FusionRule(), lambda texts: [-0.40, -0.55][:len(texts)])
+    assert how == "opposite" and chosen.rejected and _acts(chosen, understand) == []
+    chosen, how = decide(g, n, understand, FusionRule(), lambda texts: [-0.40, -1.90][:len(texts)])
+    assert how == "neural" and _acts(chosen, understand) == _acts(_n("turn the ceiling light up"), understand)
+    # a different device is no turning round: the usual rules (here, Whisper's confident command)
+    chosen, how = decide(_g("turn the desk lamp off"), n, understand, FusionRule(), lambda texts: [-0.4, -0.5])
+    assert how == "neural"
+    assert decide(g, n, understand, FusionRule(opposite_gap=None), lambda texts: [-0.4, -0.55])[1] == "neural"
