@@ -255,13 +255,14 @@ def build_recognizer(settings: Settings, language: Language, engine: str | None 
     name, why = choose_engine(settings, engine)
     log.info("speech engine: %s (%s)", name, why)
     if name == "fused":
-        from .fusion import FusedRecognizer
+        from .fusion import FusedRecognizer, near_sentences
         from .intents.matcher import match
 
         area = settings.satellite.area
         return FusedRecognizer(build_recognizer(settings, language, "grammar"),
                                build_recognizer(settings, language, "neural"),
-                               lambda text: match(language, text, area), effect=published_by(settings))
+                               lambda text: match(language, text, area), effect=published_by(settings),
+                               near=near_sentences(grammar_for(language).fsm))
     if name == "whisper":
         from .adapters.whisper import WhisperRecognizer, vocabulary_prompt
         from .manifest import models_command, require

@@ -17,6 +17,10 @@ word errors on short names. Each is right where the other fails, so:
   against the same audio word by word, finds it nearly as likely as its own words ("Tone up the lights in
   the bedroom" -0.18 per token, "turn up the lights in the bedroom" -0.89, "turn off ..." -1.6) -> act on
   the grammar's (verified);
+- the neural transcript no command: the grammar's sentences nearest to its words, letter for letter
+  ("Set the pure affair to mix." -> "set the purifier to max", "... to min", ...), each scored by Whisper
+  against the audio; one that Whisper hears clearly better than every other near sentence meaning
+  something else, and better than itself turned round -> act on it (near);
 - the neural transcript no command, but close, letter for letter, to the grammar's command ("demo living
   room lamp by 20%" and "dim the living room lamp by twenty percent") -> act on the grammar's;
 - otherwise not understood, even when the grammar produced a command: the neural engine heard something
@@ -46,6 +50,8 @@ Support = Callable[[Sequence[str]], "list[float]"]
 # commands -> what carrying them out would publish (None: nothing, or a question): two readings that
 # publish the same are the same command ("dim the bedroom lights ..." where the bedroom has one light)
 Effect = Callable[["tuple[Intent, ...]"], "frozenset | None"]
+# heard text -> the grammar's sentences nearest to it, nearest first
+Near = Callable[[str], "list[str]"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,14 @@ class FusionRule:
     Whisper scores its words less than opposite_gap above the grammar's sentence; 0 to 0.25 cost nothing
     here, 0.5 one command at 10 dB, refusing them all 2 clean and 2 at 10 dB; this set holds no such wrong
     action to prevent, eval/ one at 10 dB ("turn the ceiling light up" for "... off"), which 0.25 prevents.
-    Refusing them also where the grammar's decoder was unsure cost one command on eval/ and was left off."""
+    Refusing them also where the grammar's decoder was unsure cost one command on eval/ and was left off.
+    Sentences near Whisper's words (scripts/tune_fusion.py --grid-near, 60 rules; here 64.9 / 50.0 % with
+    none): floor -2.0 to -2.5 with margin 0.5-1.0 gain 1-2 commands in each condition with no wrong action,
+    -3.0 makes one ("This sent the kitchen light to warm light" -> "... to daylight" at -2.63), margin 1.5
+    gains less; rival 0 gains one more at 10 dB on a 0.03 lead over "start the blinds": 0.5 is kept. A floor
+    alone, without the margin and rival tests, and a gap to Whisper's own words (its own words score far
+    better than any sentence when it mishears: "Set the pure affair to mix." -0.23, "set the purifier to
+    max" -1.61) were tried first and gained nothing for a wrong action at 10 dB."""
 
     neural_alone: float = 0.5  # Whisper's confidence at which its own command is acted on
     close_words: float = 0.8  # letter overlap (0-1) at which a neural non-command backs the grammar's command
@@ -82,6 +95,15 @@ class FusionRule:
     # not understood unless Whisper scores its own words at least this much better than the grammar's
     # sentence (None: no such check)
     opposite_gap: float | None = 0.25
+    # Where Whisper's words are no command: the grammar's sentences nearest to them, letter for letter
+    # (intents.nearest), each scored by Whisper against the audio. The best is acted on when it scores at
+    # least near_floor, near_rival better than itself with its action turned round, near_margin better
+    # than every other candidate that means something else, and (where near_gap is set) within near_gap
+    # of Whisper's own words (near_floor None: not looked for)
+    near_floor: float | None = -2.25
+    near_margin: float = 1.0
+    near_rival: float = 0.5
+    near_gap: float | None = None
 
 
 # Words whose swap turns a command round: the grammar's sentence must score better than with any of them
@@ -132,10 +154,11 @@ def overlap(a: str, b: str) -> float:
 
 def decide(grammar: Transcript, neural: Transcript, understand: Understand,
            rule: FusionRule = FusionRule(), support: Support | None = None,
-           effect: Effect | None = None) -> tuple[Transcript, str]:
+           effect: Effect | None = None, near: Near | None = None) -> tuple[Transcript, str]:
     """(the transcript to act on, or a rejected one; why). support: the neural model's score of texts
     against this utterance's audio (None: the rules that need it are skipped); effect: what commands would
-    publish (None: two readings agree only when their commands are the same slot for slot)."""
+    publish (None: two readings agree only when their commands are the same slot for slot); near: the
+    grammar's sentences nearest to a text (None: none looked for)."""
     heard_g = understand(grammar.text) if grammar.text and not grammar.rejected else None
     heard_n = understand(neural.text) if neural.text else None
     g_ok = isinstance(heard_g, tuple) and grammar.confidence >= rule.grammar_min
@@ -162,6 +185,12 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
         if own - theirs <= rule.verify_gap and all(theirs > other for other in others):
             return (_chosen(grammar, grammar, neural, "the neural model hears the grammar's sentence nearly as "
                             "well as its own words, and better than with its action turned round"), "verified")
+    if not n_ok and neural.text and support is not None and near is not None and rule.near_floor is not None:
+        found = _nearest(neural.text, grammar.text if asked else None, understand, rule, support, near)
+        if found is not None:
+            return (_chosen(replace(neural, text=found), grammar, neural,
+                            "the neural model hears one sentence near its words clearly better than any other "
+                            "near them, and better than with its action turned round"), "near")
     if (not asked and g_ok and neural.text and not n_ok
             and overlap(neural.text, grammar.text) >= rule.close_words):
         # only where Whisper's words are no command at all: "turn on ..." against "turn off ..." is no slip;
@@ -175,6 +204,39 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     why = ("the engines disagree" if n_ok and g_ok else
            "the neural engine heard no command" if g_ok else "no engine heard a command")
     return replace(_chosen(grammar, grammar, neural, why), rejected=True), "reject"
+
+
+def _nearest(heard: str, tried: str | None, understand: Understand, rule: FusionRule, support: Support,
+             near: Near) -> str | None:
+    """The sentence of the grammar near `heard` that Whisper hears best in the audio, if it stands out
+    enough (FusionRule.near_floor and after); `tried`: the grammar's own sentence, already refused."""
+    candidates = [c for c in near(heard) if c != tried]
+    if not candidates:
+        return None
+    own, *scores = support([heard, *candidates])
+    ranked = sorted(zip(scores, candidates), reverse=True)
+    best_score, best = ranked[0]
+    if best_score < rule.near_floor or (rule.near_gap is not None and own - best_score > rule.near_gap):
+        return None
+    meaning = understand(best)
+    if not isinstance(meaning, tuple):
+        return None
+    for score, other in ranked[1:]:
+        theirs = understand(other)
+        if best_score - score < rule.near_margin and not (isinstance(theirs, tuple) and _same(theirs, meaning)):
+            return None
+    rivals = rival_sentences(best)
+    if rivals and max(support(rivals)) > best_score - rule.near_rival:
+        return None
+    return best
+
+
+def near_sentences(dfa, k: int = 6) -> Near:
+    """The Near of a grammar automaton (intents.grammar.build_fsm): heard text -> up to k sentences."""
+    from .intents.nearest import Nearest
+
+    nearest = Nearest(dfa)
+    return lambda text: [sentence for _, sentence in nearest.sentences(_words(text), k)]
 
 
 def _margin(support: Support, own: str, theirs: str) -> float:
@@ -209,17 +271,18 @@ class FusedRecognizer(WholeUtterance):
     name = "fused"
 
     def __init__(self, grammar, neural, understand: Understand, rule: FusionRule = FusionRule(),
-                 effect: Effect | None = None):
+                 effect: Effect | None = None, near: Near | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
         self.grammar, self.neural, self.understand, self.rule, self.effect = grammar, neural, understand, rule, effect
+        self.near = near
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neural-decode")
 
     def understanding(self, understand: Understand) -> "FusedRecognizer":
         """The same two engines (and decode thread), deciding with another matcher: a satellite's area."""
         twin = FusedRecognizer.__new__(FusedRecognizer)
-        twin.grammar, twin.neural, twin.understand, twin.rule, twin.effect, twin._pool = (
-            self.grammar, self.neural, understand, self.rule, self.effect, self._pool)
+        twin.grammar, twin.neural, twin.understand, twin.rule, twin.effect, twin.near, twin._pool = (
+            self.grammar, self.neural, understand, self.rule, self.effect, self.near, self._pool)
         return twin
 
     def suppresses(self, pcm: bytes) -> bool:
@@ -233,7 +296,7 @@ class FusedRecognizer(WholeUtterance):
         neural = neural_job.result()
         support = getattr(self.neural, "support", None)
         chosen, how = decide(grammar, neural, self.understand, self.rule,
-                             (lambda texts: support(pcm, texts)) if support else None, self.effect)
+                             (lambda texts: support(pcm, texts)) if support else None, self.effect, self.near)
         log.debug("fused: grammar %r (%.2f), neural %r (%.2f) -> %s: %s in %.0f ms", grammar.text,
                   grammar.confidence, neural.text, neural.confidence, how, chosen.why,
                   (time.perf_counter() - started) * 1000)

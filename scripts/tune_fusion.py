@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+NEAR_K = 6  # sentences near Whisper's words scored per utterance, as the product does (fusion.near_sentences)
+UNSCORED: list[str] = []  # texts a rule asked about that the cache has no score for (a stale cache)
 
 
 def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
@@ -44,6 +46,11 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     grammar = assistant.recognizer
     neural = build_recognizer(settings, assistant.language, "neural")
 
+    from assistant.intents.grammar import grammar_for
+    from assistant.fusion import near_sentences
+
+    nearest = near_sentences(grammar_for(assistant.language).fsm, NEAR_K)
+
     class Both:
         name = "both"
 
@@ -52,11 +59,16 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
 
         def transcribe(self, pcm):
             g, n = grammar.transcribe(pcm), neural.transcribe(pcm)
-            if g.text and n.text:
-                supports[(g.text, n.text)] = neural.support(pcm, [n.text, g.text, *rival_sentences(g.text)])
+            if n.text:
+                # every text a rule may ask Whisper about: its own words, the grammar's sentence, the
+                # sentences near its words, and each of those with its action turned round
+                asked = [n.text, *([g.text] if g.text else []), *nearest(n.text)]
+                asked += [r for text in asked[1:] for r in rival_sentences(text)]
+                asked = list(dict.fromkeys(asked))
+                supports[(g.text, n.text)] = dict(zip(asked, neural.support(pcm, asked)))
             return Transcript(g.text, g.confidence, "both", g.rejected, g.audio_s, g.cpu_s + n.cpu_s, parts=(g, n))
 
-    supports: dict[tuple[str, str], list[float]] = {}
+    supports: dict[tuple[str, str], dict[str, float]] = {}
     assistant.recognizer = Both()
     rows = []
     labels = [json.loads(line) for line in (dataset / "labels.jsonl").read_text().splitlines() if line.strip()]
@@ -68,7 +80,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
         pairs = [[{"text": p.text, "confidence": p.confidence, "rejected": p.rejected, "engine": p.engine,
                    "cpu_s": p.cpu_s, "audio_s": p.audio_s} for p in t.transcript.parts]
                  for t in turns if t.transcript is not None and t.transcript.parts]
-        for g, n in pairs:  # the neural model's scores of [its own words, the grammar's], when both wrote some
+        for g, n in pairs:  # the neural model's scores of the texts above, by text
             n["support"] = supports.get((g["text"], n["text"]))
         rows.append({"file": label["file"], "kind": label["kind"], "messages": label.get("messages", []),
                      "pairs": pairs})
@@ -76,6 +88,13 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     print(file=sys.stderr)
     cache.write_text(json.dumps(rows))
     return rows
+
+
+def _scored(scores: dict, text: str) -> float:
+    if text not in scores:
+        UNSCORED.append(text)
+        return -np.inf
+    return scores[text]
 
 
 def _score(rows: list[dict], choose, language, dispatcher, area, show=None) -> dict:
@@ -125,6 +144,8 @@ def main() -> int:
     parser.add_argument("--grid", action="store_true", help="try a grid of rules (tuning sets only)")
     parser.add_argument("--grid-opposite", action="store_true",
                         help="with and without refusing commands the engines heard turned round (tuning sets only)")
+    parser.add_argument("--grid-near", action="store_true",
+                        help="try the rules for sentences near Whisper's words (tuning sets only)")
     parser.add_argument("--area", default=None)
     parser.add_argument("--show", action="store_true", help="each clip's outcome with the chosen rule")
     args = parser.parse_args()
@@ -136,7 +157,7 @@ def main() -> int:
     from assistant.app import load_language, published_by
     from assistant.messages import Transcript
 
-    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-bare"
+    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-near"
     rows = _pairs(args.dataset, args.snr, Path("/tmp") / f"fusion-pairs{tag}.json")
     settings = load_settings()
     language = load_language(settings)
@@ -144,6 +165,9 @@ def main() -> int:
     t = lambda d: Transcript(d["text"], d["confidence"], d["engine"], d["rejected"])  # noqa: E731
 
     memo: dict[str, object] = {}
+    from assistant.intents.grammar import grammar_for
+    from assistant.fusion import near_sentences
+    near = near_sentences(grammar_for(language).fsm, NEAR_K)
     effect = published_by(settings)
 
     def understand(text: str):
@@ -153,8 +177,9 @@ def main() -> int:
 
     def by_rule(rule):
         def choose(g, n):
-            support = (lambda texts: n["support"]) if n.get("support") else None
-            chosen, _ = decide(t(g), t(n), understand, rule, support, effect)
+            scores = n.get("support")
+            support = (lambda texts: [_scored(scores, text) for text in texts]) if scores else None
+            chosen, _ = decide(t(g), t(n), understand, rule, support, effect, near)
             return None if chosen.rejected or not chosen.text else chosen.text
         return choose
 
@@ -177,6 +202,16 @@ def main() -> int:
             s = _score(rows, by_rule(replace(FusionRule(), opposite_gap=gap)), language, dispatcher, args.area)
             print(f"opposite_gap={gap} right {s['right_pct']:5.1f}%  wrong(all clips) "
                   f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+    if args.grid_near:
+        for floor, margin, rival, gap in itertools.product((None, -1.0, -1.5, -2.0, -2.5), (0.5, 1.0, 1.5),
+                                                           (0.0, 0.5), (None, 1.5)):
+            s = _score(rows, by_rule(replace(FusionRule(), near_floor=floor, near_margin=margin, near_rival=rival,
+                                             near_gap=gap)), language, dispatcher, args.area)
+            print(f"near_floor={floor} near_margin={margin} near_rival={rival} near_gap={gap} right "
+                  f"{s['right_pct']:5.1f}%  wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
+    if UNSCORED:
+        print(f"{len(UNSCORED)} texts asked about had no score in the cache (stale: delete it and run again), "
+              f"e.g. {UNSCORED[:3]}")
     if args.grid:
         for close, gmin, contested, gap, contested_too in itertools.product(
                 (0.8, 1.01), (0.3, 0.6), (0.8, 1.0), (None, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0), (False, True)):

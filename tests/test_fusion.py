@@ -255,3 +255,29 @@ def test_commands_the_engines_heard_turned_round_are_not_acted_on_unless_whisper
     chosen, how = decide(_g("turn the desk lamp off"), n, understand, FusionRule(), lambda texts: [-0.4, -0.5])
     assert how == "neural"
     assert decide(g, n, understand, FusionRule(opposite_gap=None), lambda texts: [-0.4, -0.55])[1] == "neural"
+
+
+def test_a_command_whisper_misheard_is_found_near_its_words_on_real_audio(fused):
+    """dev/audio/tune's "set the purifier to max" in a slow British voice: Whisper writes "Set the pure
+    affair to mix.", no command; the grammar's sentence is too far below Whisper's words to be verified;
+    of the grammar's sentences near Whisper's words, Whisper hears "set the purifier to max" clearly best.
+    The real engines, matcher and audio; fails without the near step (FusionRule.near_floor None)."""
+    from dataclasses import replace
+
+    from assistant.audio import read_wav
+    from assistant.fusion import FusedRecognizer
+
+    recognizer, understand = fused
+    wav = ROOT / "dev" / "audio" / "tune" / "cmd07_set_the_purifier_to_max__heart-gb-slow.wav"
+    label = next(json.loads(line) for line in (wav.parent / "labels.jsonl").read_text().splitlines()
+                 if wav.name in line)
+    samples = read_wav(wav)
+    start, end = int(label["command_start_s"] * 16000) - 1600, int(label["command_end_s"] * 16000) + 4800
+    pcm = samples[max(0, start):end].tobytes()
+    heard = recognizer.transcribe(pcm)
+    assert not _acts(heard.parts[1], understand), heard.parts[1].text  # Whisper's own words: no command
+    assert "near its words" in heard.why
+    assert _acts(heard, understand) == _acts(_g("set the purifier to max"), understand) != []
+    without = FusedRecognizer(recognizer.grammar, recognizer.neural, recognizer.understand,
+                              replace(recognizer.rule, near_floor=None), recognizer.effect, recognizer.near)
+    assert _acts(without.transcribe(pcm), understand) == []
