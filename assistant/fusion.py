@@ -78,7 +78,8 @@ class FusionRule:
     gains less; rival 0 gains one more at 10 dB on a 0.03 lead over "start the blinds": 0.5 is kept. A floor
     alone, without the margin and rival tests, and a gap to Whisper's own words (its own words score far
     better than any sentence when it mishears: "Set the pure affair to mix." -0.23, "set the purifier to
-    max" -1.61) were tried first and gained nothing for a wrong action at 10 dB."""
+    max" -1.61) were tried first and gained nothing for a wrong action at 10 dB. Numbers' neighbours as
+    rivals (rival_sentences): no change here, nor on eval/."""
 
     neural_alone: float = 0.5  # Whisper's confidence at which its own command is acted on
     close_words: float = 0.8  # letter overlap (0-1) at which a neural non-command backs the grammar's command
@@ -112,19 +113,35 @@ class FusionRule:
 RIVALS = (("on", "off", "up", "down"), ("open", "close"), ("raise", "lower"), ("brighten", "dim"),
           ("brighter", "dimmer"), ("warmer", "cooler"), ("increase", "decrease"), ("higher", "lower"),
           ("more", "less"), ("start", "stop"))
-MAX_RIVALS = 6
+MAX_RIVALS = 8
+# A number's neighbours are its rivals too ("level far" is "level four" more than "level five"): one either
+# side, and the -teen / -ty pair that differs in one syllable ("thirteen" / "thirty")
+_ONES = "zero one two three four five six seven eight nine ten".split()
+_TENS = "ten twenty thirty forty fifty sixty seventy eighty ninety".split()
+_TEENS = "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+NUMBER_RIVALS: dict[str, tuple[str, ...]] = {}
+for _row in (_ONES, _TENS):
+    for _i, _word in enumerate(_row):
+        NUMBER_RIVALS[_word] = NUMBER_RIVALS.get(_word, ()) + tuple(_row[j] for j in (_i - 1, _i + 1)
+                                                                    if 0 <= j < len(_row))
+for _teen, _ty in zip(_TEENS, _TENS[2:]):
+    NUMBER_RIVALS[_teen] = NUMBER_RIVALS.get(_teen, ()) + (_ty,)
+    NUMBER_RIVALS[_ty] = NUMBER_RIVALS.get(_ty, ()) + (_teen,)
 
 
 def rival_sentences(text: str) -> list[str]:
     """The sentence with one action word swapped for each of its rivals ("turn up the lamp" -> "turn on
-    the lamp", "turn off the lamp", "turn down the lamp"), at most MAX_RIVALS."""
+    the lamp", "turn off the lamp", "turn down the lamp"), then each number word for its neighbours ("level
+    five" -> "level four", "level six"), at most MAX_RIVALS."""
     words = text.split()
     rivals: list[str] = []
     for i, word in enumerate(words):
         for group in RIVALS:
             if word.lower() in group:
                 rivals += [" ".join([*words[:i], other, *words[i + 1:]]) for other in group if other != word.lower()]
-    return rivals[:MAX_RIVALS]
+    for i, word in enumerate(words):
+        rivals += [" ".join([*words[:i], other, *words[i + 1:]]) for other in NUMBER_RIVALS.get(word.lower(), ())]
+    return list(dict.fromkeys(rivals))[:MAX_RIVALS]
 
 
 def _same(a: tuple[Intent, ...], b: tuple[Intent, ...]) -> bool:

@@ -140,7 +140,13 @@ def test_the_rivals_of_a_sentence_turn_its_action_round():
     assert rival_sentences("turn up all the lights") == [
         "turn on all the lights", "turn off all the lights", "turn down all the lights"]
     assert rival_sentences("open the blinds") == ["close the blinds"]
-    assert rival_sentences("set the desk lamp to forty percent") == []
+    # a number's neighbours, and its -teen / -ty twin
+    assert rival_sentences("set the desk lamp to forty percent") == [
+        "set the desk lamp to thirty percent", "set the desk lamp to fifty percent",
+        "set the desk lamp to fourteen percent"]
+    assert rival_sentences("turn the air purifier to level five") == [
+        "turn the air purifier to level four", "turn the air purifier to level six"]
+    assert rival_sentences("start movie night") == ["stop movie night"]
 
 
 def test_letters_alone_do_not_back_the_grammar_where_whisper_can_score_it(understand):
