@@ -26,6 +26,7 @@ from functools import lru_cache
 from .fsm import Dfa
 
 SAME_MIN = 0.5  # letter likeness (0-1) below which one word is not read as another
+ACTION_SAME_MIN = 0.75  # ... as an action word: "of" may be "off", "one" "on", but "broken" is not "on"
 JOINED_MIN = 0.7  # ... for two words read as one, or one as two
 JOIN = 0.2  # added to a join or a split
 SKIP = 0.7  # a heard word that is in no grammar sentence here
@@ -34,7 +35,7 @@ HEAVY = 1.2  # any other word left out
 MAX_COST = 2.6  # sentences further away are not candidates
 MAX_STEPS = 40000  # search steps per call (a long sentence of chat far from every command stops here)
 # Never invented: a candidate must not gain the word that decides what happens
-ACTION_WORDS = frozenset({"on", "off", "up", "down", "open", "close", "raise", "lower", "dim", "brighten",
+ACTION_WORDS = frozenset({"on", "off", "out", "up", "down", "open", "close", "raise", "lower", "dim", "brighten",
                           "brighter", "dimmer", "warmer", "cooler", "more", "less", "start", "stop", "not",
                           "all", "and"})
 # Never dropped from what was heard, nor read as another word: words that call a command off or change it
@@ -60,7 +61,7 @@ class Nearest:
 
     def _dropped(self, word: str) -> float | None:
         """What leaving a heard word out costs (None: it may not be left out)."""
-        if word in NEVER_DROPPED:
+        if word in NEVER_DROPPED or word in ACTION_WORDS:
             return None
         if word not in self.known:
             return SKIP
@@ -102,11 +103,11 @@ class Nearest:
                         push(0.0, pos + 1, dst, (word,))
                     continue
                 same = likeness(heard, word)
-                if same >= SAME_MIN:
+                if same >= (ACTION_SAME_MIN if word in ACTION_WORDS else SAME_MIN):
                     push(1.0 - same, pos + 1, dst, (word,))
                 if pos + 1 < n and words[pos + 1] not in NEVER_DROPPED:
                     joined = likeness(heard + words[pos + 1], word)
-                    if joined >= JOINED_MIN:
+                    if joined >= max(JOINED_MIN, ACTION_SAME_MIN if word in ACTION_WORDS else 0.0):
                         push(1.0 - joined + JOIN, pos + 2, dst, (word,))
                 if len(heard) >= len(word) + 2 and heard[0] == word[0]:
                     for second, dst2 in self.out.get(dst, ()):
