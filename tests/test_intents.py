@@ -389,3 +389,11 @@ def test_a_kind_of_device_found_in_one_room_only_needs_no_room_said(language, te
     assert not isinstance(done, NotUnderstood), done
     assert [(i.name, i.slots.get("area"), i.slots.get("domain")) for i in done] == \
         [("HassTurnOff", "living room", "cover")]
+
+
+def test_the_one_fan_needs_no_room_said_either(language):
+    """Home Assistant calls the purifier a fan; the home has one, so "turn on the fan" is no question."""
+    assert {d.area for d in language.home.of_kind("purifier")} == {"living room"}
+    done = match(language, "turn on the fan")
+    assert not isinstance(done, NotUnderstood), done
+    assert [(i.name, i.slots.get("area"), i.slots.get("domain")) for i in done] == [("HassTurnOn", "living room", "fan")]

@@ -297,10 +297,13 @@ def _cached_strict(language: Language, words: str, area: str | None) -> tuple[In
             return None  # HA reads "the lamp by 20" as brightness 20; "by" asks for a step (our sentences)
         return done if isinstance(done, tuple) else _Refused(done)
     if area is None and (here := _recognize(ha.commands, words, ha.slot_lists, {"area": _HERE})) is not None:
-        # "close the curtains" with no room known: where every device of that kind is in one room (the home
-        # has one set of blinds), the room is not in question
-        kind = here.entities["domain"].value if "domain" in here.entities else None
-        rooms = {d.area for d in language.home.of_kind(kind)} if isinstance(kind, str) else set()
+        # "close the curtains" with no room known: where every device of that domain is in one room (the
+        # home has one set of blinds), the room is not in question
+        from .ha import HA_DOMAIN
+
+        domain = here.entities["domain"].value if "domain" in here.entities else None
+        rooms = {d.area for kind, ha_domain in HA_DOMAIN.items() if ha_domain == domain
+                 for d in language.home.of_kind(kind)}
         if len(rooms) == 1 and None not in rooms:
             return _cached_strict(language, words, rooms.pop())
         return _NEEDS_AREA

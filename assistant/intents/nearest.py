@@ -49,6 +49,11 @@ def likeness(heard: str, known: str) -> float:
     return SequenceMatcher(None, heard, known, autojunk=False).ratio()
 
 
+def _least(likeness_min: float, *became: str) -> float:
+    """How alike heard letters must be to become these grammar words: more where one is an action word."""
+    return max(likeness_min, ACTION_SAME_MIN) if ACTION_WORDS.intersection(became) else likeness_min
+
+
 class Nearest:
     """Sentences of a grammar automaton (intents.grammar.build_fsm) nearest to a list of words."""
 
@@ -103,15 +108,15 @@ class Nearest:
                         push(0.0, pos + 1, dst, (word,))
                     continue
                 same = likeness(heard, word)
-                if same >= (ACTION_SAME_MIN if word in ACTION_WORDS else SAME_MIN):
+                if same >= _least(SAME_MIN, word):
                     push(1.0 - same, pos + 1, dst, (word,))
                 if pos + 1 < n and words[pos + 1] not in NEVER_DROPPED:
                     joined = likeness(heard + words[pos + 1], word)
-                    if joined >= max(JOINED_MIN, ACTION_SAME_MIN if word in ACTION_WORDS else 0.0):
+                    if joined >= _least(JOINED_MIN, word):
                         push(1.0 - joined + JOIN, pos + 2, dst, (word,))
                 if len(heard) >= len(word) + 2 and heard[0] == word[0]:
                     for second, dst2 in self.out.get(dst, ()):
                         split = likeness(heard, word + second)
-                        if split >= JOINED_MIN:
+                        if split >= _least(JOINED_MIN, word, second):
                             push(1.0 - split + JOIN, pos + 1, dst2, (word, second))
         return sorted(((cost, text) for text, cost in found.items()), key=lambda pair: pair[0])
