@@ -263,6 +263,11 @@ class PocketSphinxRecognizer(WholeUtterance):
 
     @staticmethod
     def _decode(decoder, data: bytes) -> tuple[str, float, int]:
+        # A fresh front end for every utterance: its dither draws from a generator seeded only when the
+        # front end is made, so without this the same audio decoded twice gave different sentences (one
+        # command heard as nothing first, as "switch on the movie time scene" later) and every figure
+        # depended on the order the clips were played in. 0.13 ms.
+        decoder.reinit_feat()
         decoder.start_utt()
         decoder.process_raw(data, full_utt=True)
         decoder.end_utt()
