@@ -23,11 +23,11 @@ from .config import SPEECH_ENGINES, MqttSettings, Settings, resolve_path
 from .devices.registry import Registry, load_registry
 from .dispatcher import Dispatcher
 from .errors import ConfigError, UnknownWordsError
-from .interfaces import EventSink, Recognizer, Understand, Vad, WakeScorer
+from .interfaces import EventSink, Recognizer, Understand, Vad, WakeRecheck, WakeScorer
 from .listener import Listener
 from .messages import Dispatched, Intent, Interaction, MqttMessage
 from .pipeline import Pipeline
-from .wake import WakePolicy
+from .wake import WakePolicy, wake_phrase
 
 if TYPE_CHECKING:
     from .adapters.mqtt import MqttClient
@@ -84,20 +84,21 @@ class Assistant:
     dispatcher: Dispatcher
     clock: PublishClock | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    recheck: WakeRecheck | None = None  # a second look at unsure wake words (wake_recheck)
 
     def pipeline(self, on_event: EventSink, source: str = "",
                  on_turn: Callable[[Interaction], None] = lambda turn: None) -> Pipeline:
         """A fresh pipeline for one audio stream: model context reset, listener idle."""
         from .intents.matcher import match
 
-        policy = WakePolicy(self.settings.wake)
+        policy = WakePolicy(self.settings.wake, recheck=self.recheck is not None)
         primed_ms = self.scorer.reset()
         policy.reset(-primed_ms)
         listener = Listener(self.settings.listener, self.vad)
         language, area = self.language, self.settings.satellite.area
         return Pipeline(self.settings, self.scorer, policy, listener, self.recognizer,
                         lambda text: match(language, text, area), TimedDispatcher(self.dispatcher, self.clock),
-                        on_event, source, on_turn)
+                        on_event, source, on_turn, recheck=self.recheck)
 
     def turn_pipeline(self, understand: Understand, on_event: EventSink, source: str = "") -> Pipeline:
         """A pipeline for turns whose audio was recorded elsewhere (a satellite's, at the hub): its own
@@ -177,7 +178,26 @@ def build(settings: Settings, mqtt: MqttSettings | None, *, say: Callable[[str],
     recognizer = build_recognizer(settings, language)
     say(f"speech engine: {recognizer.name} ({choose_engine(settings)[1]})")
     dispatcher = Dispatcher(registry, mqtt or settings.mqtt, clock)
-    return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers)
+    return Assistant(settings, registry, scorer, vad, recognizer, language, dispatcher, clock, closers,
+                     wake_recheck(settings, recognizer))
+
+
+def wake_recheck(settings: Settings, recognizer: Recognizer) -> WakeRecheck | None:
+    """The second look at an unsure wake word: Whisper's support for the wake phrase ('Hey Jarvis.') over
+    the audio around it. None without the neural engine (grammar alone) or with recheck_threshold 0."""
+    from .errors import SpeechError
+
+    support = getattr(getattr(recognizer, "neural", recognizer), "support", None)
+    if support is None or settings.wake.recheck_threshold <= 0:
+        return None
+
+    def recheck(wake_word: str, pcm: bytes) -> float:
+        try:
+            return support(pcm, [wake_phrase(wake_word)])[0]
+        except SpeechError as exc:  # no second look is no wake word: the loop goes on listening
+            log.warning("second look at the wake word failed: %s", exc)
+            return float("-inf")
+    return recheck
 
 
 def load_language(settings: Settings):

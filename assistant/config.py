@@ -33,6 +33,12 @@ class WakeSettings:
     trigger_frames: int = 1  # consecutive frames at or above threshold (openWakeWord's own default)
     refractory_ms: int = 2000  # ignore the same wake word for this long after a detection
     warmup_ms: int = 1360  # scores are unreliable for ~16 frames after a model reset
+    # A second look: where the model is unsure (a run of frames reaching recheck_threshold but not the
+    # threshold: several development voices peak at 0.1-0.5 on the wake word, ordinary speech rarely passes
+    # 0.1), the speech recognizer scores the wake phrase against the last ~2 s of audio; at or above
+    # recheck_support (a mean log-probability per token) it counts. Needs the Whisper model; 0 turns it off.
+    recheck_threshold: float = 0.1
+    recheck_support: float = -3.5
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,10 @@ def load_settings(config_dir: Path | str | None = None, models_dir: Path | str |
         for key in ("threshold", "noisy_threshold"):
             if section == "wake" and key in changes and not 0 < changes[key] <= 1:
                 raise doc.error("must be between 0 and 1", section, key)
+        if section == "wake" and "recheck_threshold" in changes and not 0 <= changes["recheck_threshold"] < 1:
+            raise doc.error("must be from 0 (off) to below 1", section, "recheck_threshold")
+        if section == "wake" and "recheck_support" in changes and changes["recheck_support"] > 0:
+            raise doc.error("must be 0 or below (a mean log-probability)", section, "recheck_support")
         if section == "speech" and changes.get("denoise", "auto") not in ("auto", "off"):
             raise doc.error("expected auto or off", section, "denoise")
         if section == "speech" and changes.get("engine", "auto") not in SPEECH_ENGINES:

@@ -27,6 +27,13 @@ class WakeScorer(Protocol):
         ...
 
 
+class WakeRecheck(Protocol):
+    """A second look at a wake word the model was unsure of: how well its phrase explains the audio (a mean
+    log-probability per token, <= 0)."""
+
+    def __call__(self, wake_word: str, pcm: bytes) -> float: ...
+
+
 class Vad(Protocol):
     """Voice activity: the probability (0-1) that a frame holds speech."""
 

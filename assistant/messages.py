@@ -43,6 +43,18 @@ class WakeDetected:
     score: float
     onset_ms: int | None = None  # end of the first frame of the run over the threshold: ~ where the word ended
     snr_db: float | None = None  # how far the wake word stood above the background (wake.wake_snr_db)
+    recheck: float | None = None  # the model was unsure: how well the wake phrase explains the audio (a second look)
+
+
+@dataclass(frozen=True)
+class WakeCandidate:
+    """A run of frames where the model was unsure: the score reached the recheck threshold but not the
+    threshold. Heard again by the speech recognizer before it counts (hearing.Ears)."""
+
+    wake_word: str
+    time_ms: int  # end of the frame in which the run was judged over
+    score: float  # the run's peak
+    peak_ms: int  # end of the frame with that peak: ~ where the word ended
 
 
 class EndReason(str, Enum):

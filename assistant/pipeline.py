@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from .config import Settings
 from .errors import AssistantError
-from .interfaces import AudioSource, Dispatch, EventSink, Recognizer, Understand, WakeScorer
+from .interfaces import AudioSource, Dispatch, EventSink, Recognizer, Understand, WakeRecheck, WakeScorer
 from .hearing import Ears
 from .listener import Listener
 from .messages import (Dispatched, EarlyDecode, EndReason, Intent, Interaction, NotUnderstood, Outcome,
@@ -49,6 +49,7 @@ class Pipeline:
     on_event: EventSink = field(default=lambda event: None)
     source: str = ""
     on_turn: Callable[[Interaction], None] = field(default=lambda turn: None)
+    recheck: WakeRecheck | None = None  # a second look at the wake words the model was unsure of
     _early: EarlyDecode | None = field(default=None, init=False, repr=False)
     _decoded_for: int | None = field(default=None, init=False, repr=False)  # the speech end of the last early decode
 
@@ -60,7 +61,7 @@ class Pipeline:
         """Feed a source turn by turn, keeping nothing: the form for a microphone that never ends. Each frame
         is heard once (hearing.Ears: scored, judged for the wake word while the listener is idle, handed to
         the listener)."""
-        ears = Ears(self.scorer, self.policy, self.listener)
+        ears = Ears(self.scorer, self.policy, self.listener, self.recheck)
         wake: WakeDetected | None = None
         last_ms = 0
         for frame in frames:
@@ -69,7 +70,8 @@ class Pipeline:
             if woke is not None:
                 wake = woke
                 self._emit("wake", wake_word=wake.wake_word, time_s=wake.time_ms / 1000,
-                           score=round(wake.score, 3), snr_db=wake.snr_db)
+                           score=round(wake.score, 3), snr_db=wake.snr_db,
+                           **({"second_look": wake.recheck} if wake.recheck is not None else {}))
             match heard:
                 case SpeechPaused() as paused:
                     self.pause(paused)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import re
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
 from .config import WakeSettings
-from .messages import SAMPLE_RATE, WakeDetected, WakeScores
+from .messages import SAMPLE_RATE, WakeCandidate, WakeDetected, WakeScores
 
 log = logging.getLogger(__name__)
 FLOOR_WINDOW_FRAMES = 62  # the background floor is judged over the last ~5 s of audio
@@ -39,12 +41,36 @@ def level_dbfs(pcm: bytes) -> float:
     return 20 * math.log10(rms / 32768.0) if rms > 0 else -120.0
 
 
+# An unsure run is over after this long under recheck_threshold; one still going this long after its peak is
+# judged anyway. Both keep a rechecked wake word within the listener's history (HISTORY_MS) of its peak.
+RECHECK_GAP_MS = 320
+RECHECK_AFTER_PEAK_MS = 560
+
+
+@dataclass
+class _UnsureRun:
+    peak: float
+    peak_ms: int  # end of the frame with the peak
+    last_ms: int  # end of the last frame at or above recheck_threshold
+    judged: bool = False  # handed out as a candidate (or reached the threshold): once per run
+
+
+def wake_phrase(name: str) -> str:
+    """What a wake word's model listens for, written as a recognizer would: 'hey_jarvis' -> 'Hey Jarvis.'
+    (a custom model's file stem, its version dropped: 'hey_computer_v0.2' -> 'Hey Computer.')."""
+    words = [w for w in re.split(r"[\s_\-]+", name) if w and not re.fullmatch(r"v?\d+(\.\d+)*", w)]
+    return " ".join(w.capitalize() for w in words) + "."
+
+
 class WakePolicy:
-    def __init__(self, settings: WakeSettings):
+    def __init__(self, settings: WakeSettings, recheck: bool = False):
+        """recheck: a second look is available (hearing.Ears), so unsure runs come out as WakeCandidates."""
         self.settings = settings
+        self.recheck = recheck and settings.recheck_threshold > 0
         self._run: dict[str, int] = {}  # consecutive frames at/above threshold, per wake word
         self._run_peak: dict[str, float] = {}
         self._run_onset: dict[str, int] = {}
+        self._unsure: dict[str, _UnsureRun] = {}  # per wake word
         self._ignore_until_ms = settings.warmup_ms
         self._refractory_until_ms = -1
         self._levels: deque[float] = deque(maxlen=FLOOR_WINDOW_FRAMES)
@@ -69,6 +95,7 @@ class WakePolicy:
         """The model was reset at `at_ms` (audio time): its scores are unreliable for warmup_ms."""
         self._run.clear()
         self._run_peak.clear()
+        self._unsure.clear()
         self._levels.clear()  # a new stream: the last one's background says nothing about this one
         self._ignore_until_ms = at_ms + self.settings.warmup_ms
         self._refractory_until_ms = -1
@@ -77,8 +104,11 @@ class WakePolicy:
         """Ignore everything until `until_ms` (e.g. while a command is being recorded)."""
         self._refractory_until_ms = max(self._refractory_until_ms, until_ms)
 
-    def feed(self, scores: WakeScores, level_dbfs: float | None = None) -> WakeDetected | None:
-        """One frame's scores (and, for the noise-adaptive threshold, the frame's level_dbfs)."""
+    def feed(self, scores: WakeScores, level_dbfs: float | None = None) -> WakeDetected | WakeCandidate | None:
+        """One frame's scores (and, for the noise-adaptive threshold, the frame's level_dbfs). With recheck,
+        a run that reached recheck_threshold and ended (or went on RECHECK_AFTER_PEAK_MS past its peak)
+        without a detection comes out as a WakeCandidate, once. Never before the run is over: a score still
+        to rise may yet reach the threshold, and that detection marks the word's end better."""
         s = self.settings
         t = scores.end_ms
         threshold = self.threshold()  # judged on the audio before this frame
@@ -87,8 +117,10 @@ class WakePolicy:
         if t <= self._ignore_until_ms or t <= self._refractory_until_ms:
             self._run.clear()
             self._run_peak.clear()
+            self._unsure.clear()
             return None
         best: WakeDetected | None = None
+        unsure = self._unsure_runs(scores, threshold) if self.recheck else None
         for name, score in scores.scores.items():
             if score >= threshold:
                 if not self._run.get(name):
@@ -108,7 +140,51 @@ class WakePolicy:
             self._refractory_until_ms = t + s.refractory_ms
             self._run.clear()
             self._run_peak.clear()
-        return best
+            self._unsure.clear()
+            return best
+        return unsure
+
+    def _unsure_runs(self, scores: WakeScores, threshold: float) -> WakeCandidate | None:
+        """Follow the runs at or above recheck_threshold (gaps under RECHECK_GAP_MS inside one: "hey" and
+        "jarvis" may score apart); the most likely of those just judged over."""
+        t, done = scores.end_ms, []
+        for name, score in scores.scores.items():
+            run = self._unsure.get(name)
+            if score >= self.settings.recheck_threshold:
+                run = run or _UnsureRun(score, t, t)
+                if score > run.peak:
+                    run.peak, run.peak_ms = score, t
+                run.last_ms = t
+                self._unsure[name] = run
+            if run is None:
+                continue
+            if t - run.last_ms >= RECHECK_GAP_MS:
+                del self._unsure[name]
+            elif run.judged or t - run.peak_ms < RECHECK_AFTER_PEAK_MS:
+                continue
+            if not run.judged:
+                run.judged = True
+                if run.peak < threshold:  # a run that reached the threshold is the threshold's to judge
+                    done.append((name, run))
+        if not done:
+            return None
+        name, run = max(done, key=lambda item: item[1].peak)
+        return WakeCandidate(name, t, run.peak, run.peak_ms)
+
+    def confirm(self, candidate: WakeCandidate, support: float, at_ms: int) -> WakeDetected | None:
+        """The second look's verdict on a candidate: `support` is how well the wake phrase explains the audio
+        (the recognizer's mean log-probability per token). At or above recheck_support it is a detection,
+        with the refractory period a detection starts."""
+        ok = support >= self.settings.recheck_support
+        log.info("wake word %s unsure at %d ms (score %.3f): second look %.2f, %s", candidate.wake_word,
+                 candidate.peak_ms, candidate.score, support, "accepted" if ok else "rejected")
+        if not ok:
+            return None
+        self._refractory_until_ms = at_ms + self.settings.refractory_ms
+        self._run.clear()
+        self._run_peak.clear()
+        self._unsure.clear()
+        return WakeDetected(candidate.wake_word, at_ms, candidate.score, candidate.peak_ms, recheck=round(support, 3))
 
 
 # Where the wake word ends. The model's first confident frame lands anywhere from ~150 ms before the word's

@@ -37,7 +37,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     from assistant.config import load_settings
     from assistant.evaluate.noise import mix
     from assistant.messages import Transcript
-    from assistant.app import build_recognizer
+    from assistant.app import build_recognizer, wake_recheck
     from assistant.fusion import rival_sentences
 
     settings = load_settings()
@@ -45,6 +45,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     assistant = build(settings, None)
     grammar = assistant.recognizer
     neural = build_recognizer(settings, assistant.language, "neural")
+    assistant.recheck = wake_recheck(settings, neural)  # as the fused engine has it
 
     from assistant.intents.grammar import grammar_for
     from assistant.fusion import near_sentences

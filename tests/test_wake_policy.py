@@ -152,3 +152,63 @@ def test_inconsistent_noise_settings_are_config_errors(tmp_path, yaml, key):
     (tmp_path / "assistant.yaml").write_text(yaml)
     with pytest.raises(ConfigError, match=key):
         load_settings(tmp_path)
+
+
+# ---------------------------------------------------------------------- unsure runs and the second look
+
+def unsure(scores, **kw):
+    policy = WakePolicy(settings(**kw), recheck=True)
+    return policy, run(policy, scores, word="hey_jarvis")
+
+
+def test_an_unsure_run_becomes_one_candidate_after_it_is_over():
+    _, hits = unsure([0.0, 0.2, 0.35, 0.15, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    # peak 0.35 at 240 ms; the run's last frame over 0.1 ends at 320 ms; over after 320 ms below it
+    assert [(type(h).__name__, h.score, h.peak_ms, h.time_ms) for h in hits] == [("WakeCandidate", 0.35, 240, 640)]
+
+
+def test_a_short_dip_does_not_end_a_run_and_the_threshold_takes_precedence():
+    # "hey" scores a little, "jarvis" crosses the threshold: a detection, never a candidate
+    _, hits = unsure([0.0, 0.13, 0.02, 0.43, 0.67, 0.9, 0.1] + [0.0] * 10)
+    assert [(type(h).__name__, h.score) for h in hits] == [("WakeDetected", 0.67)]
+
+
+def test_a_long_unsure_run_is_judged_once_without_waiting_for_its_end():
+    _, hits = unsure([0.3] + [0.2] * 30)
+    assert len(hits) == 1 and hits[0].peak_ms == 80 and hits[0].time_ms == 80 + 560
+
+
+def test_no_candidates_without_a_second_look_or_below_the_recheck_threshold():
+    assert run(WakePolicy(settings()), [0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0]) == []
+    assert unsure([0.0, 0.3] + [0.0] * 6, recheck_threshold=0)[1] == []
+    assert unsure([0.0, 0.09] + [0.0] * 6)[1] == []
+
+
+def test_the_verdict_of_the_second_look():
+    policy, (candidate,) = unsure([0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0])
+    assert policy.confirm(candidate, -3.6, 600) is None  # under recheck_support (-3.5)
+    wake = policy.confirm(candidate, -2.0, 600)
+    assert (wake.wake_word, wake.time_ms, wake.onset_ms, wake.score, wake.recheck) == ("hey_jarvis", 600, 160, 0.3, -2.0)
+    # and it starts the refractory period like any detection
+    assert run(policy, [0.9] * 5, word="hey_jarvis", start_ms=600) == []
+
+
+def test_wake_phrases():
+    from assistant.wake import wake_phrase
+
+    assert [wake_phrase(n) for n in ("hey_jarvis", "alexa", "hey_computer_v0.2")] == \
+        ["Hey Jarvis.", "Alexa.", "Hey Computer."]
+
+
+@pytest.mark.parametrize("line,key", [("recheck_threshold: 1.2", "recheck_threshold"),
+                                      ("recheck_support: 2", "recheck_support")])
+def test_bad_second_look_settings_name_the_key(tmp_path, line, key):
+    from assistant.config import load_settings
+    from assistant.errors import ConfigError
+
+    (tmp_path / "assistant.yaml").write_text(f"wake:\n  {line}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path)
+    assert "assistant.yaml" in str(err.value) and key in str(err.value)
+    (tmp_path / "assistant.yaml").write_text("wake:\n  recheck_threshold: 0\n")
+    assert load_settings(tmp_path).wake.recheck_threshold == 0  # 0 is allowed: the second look off
