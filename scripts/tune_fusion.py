@@ -38,7 +38,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     from assistant.evaluate.noise import mix
     from assistant.messages import Transcript
     from assistant.app import build_recognizer, wake_recheck
-    from assistant.fusion import rival_sentences
+    from assistant.fusion import own_rivals, rival_sentences
 
     settings = load_settings()
     settings = replace(settings, speech=replace(settings.speech, engine="grammar"))
@@ -63,8 +63,9 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
             if n.text:
                 # every text a rule may ask Whisper about: its own words, the grammar's sentence, the
                 # sentences near its words, and each of those with its action turned round
+                own, own_rivals_ = own_rivals(n.text)
                 asked = [n.text, *([g.text] if g.text else []), *nearest(n.text)]
-                asked += [r for text in asked[1:] for r in rival_sentences(text)]
+                asked += [r for text in asked[1:] for r in rival_sentences(text)] + [own, *own_rivals_]
                 asked = list(dict.fromkeys(asked))
                 supports[(g.text, n.text)] = dict(zip(asked, neural.support(pcm, asked)))
             return Transcript(g.text, g.confidence, "both", g.rejected, g.audio_s, g.cpu_s + n.cpu_s, parts=(g, n))
@@ -145,6 +146,8 @@ def main() -> int:
     parser.add_argument("--grid", action="store_true", help="try a grid of rules (tuning sets only)")
     parser.add_argument("--grid-opposite", action="store_true",
                         help="with and without refusing commands the engines heard turned round (tuning sets only)")
+    parser.add_argument("--grid-rival", action="store_true",
+                        help="try margins for Whisper's own command over its rivals (tuning sets only)")
     parser.add_argument("--grid-near", action="store_true",
                         help="try the rules for sentences near Whisper's words (tuning sets only)")
     parser.add_argument("--area", default=None)
@@ -202,6 +205,11 @@ def main() -> int:
         for gap in (None, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 99.0):
             s = _score(rows, by_rule(replace(FusionRule(), opposite_gap=gap)), language, dispatcher, args.area)
             print(f"opposite_gap={gap} right {s['right_pct']:5.1f}%  wrong(all clips) "
+                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+    if args.grid_rival:
+        for margin in (None, 0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0):
+            s = _score(rows, by_rule(replace(FusionRule(), neural_rival=margin)), language, dispatcher, args.area)
+            print(f"neural_rival={margin} right {s['right_pct']:5.1f}%  wrong(all clips) "
                   f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
     if args.grid_near:
         for floor, margin, rival, gap in itertools.product((None, -1.0, -1.5, -2.0, -2.5), (0.5, 1.0, 1.5),
