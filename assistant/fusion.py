@@ -52,6 +52,8 @@ Support = Callable[[Sequence[str]], "list[float]"]
 Effect = Callable[["tuple[Intent, ...]"], "frozenset | None"]
 # heard text -> the grammar's sentences nearest to it, nearest first
 Near = Callable[[str], "list[str]"]
+# The neural engine's other readings of the same audio (a beam's n best), asked for only when needed
+Others = Callable[[], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,14 @@ class FusionRule:
     eleven; this set has no wrong action for it to prevent, eval/ one at 10 dB (a 0.15 lead of "15%" over
     "fifty percent" for "sixty percent"). 0.2, the most that costs nothing here, then cost one command on
     dev/audio/report clean and prevented nothing there, and on eval/ (where the case came from) cost 1 / 2
-    commands for that one wrong action: left off."""
+    commands for that one wrong action: left off. Whisper's other readings (a beam of 5, its n best) that
+    are commands join the near sentences (--grid-alternatives): +1 command clean, +4 at 10 dB, but two wrong
+    actions at 10 dB, both a reading shorter than Whisper's own ("Turn on the kitchen light, no?" ->
+    "... light." for a compound; "Put the air purifier on on it." -> "... on." for "... on auto"); with no
+    reading shorter than its own words the same gain and none. On dev/audio/report at 10 dB a reading that
+    only added a word after Whisper's last ("Turn on the coffee" -> "... coffee maker", a compound cut
+    short) was one wrong action: such readings are left out too, as the near search adds nothing after the
+    last word heard (no change here)."""
 
     neural_alone: float = 0.5  # Whisper's confidence at which its own command is acted on
     close_words: float = 0.8  # letter overlap (0-1) at which a neural non-command backs the grammar's command
@@ -110,6 +119,8 @@ class FusionRule:
     near_margin: float = 1.0
     near_rival: float = 0.5
     near_gap: float | None = None
+    # ... and Whisper's other readings of the audio (a beam's n best) that are commands join those sentences
+    alternatives: bool = True
     # Whisper's own command, acted on alone, must score at least this much better than itself with its
     # action turned round or a number swapped for a neighbour (rival_sentences of its words); else it is
     # not acted on ("set it to 15%" -0.36, "... fifty percent" -0.51, "... sixty percent" -0.55: which
@@ -158,15 +169,22 @@ def _same(a: tuple[Intent, ...], b: tuple[Intent, ...]) -> bool:
     return [(i.name, dict(i.slots)) for i in a] == [(i.name, dict(i.slots)) for i in b]
 
 
-def _words(text: str) -> list[str]:
-    """The matcher's words, numbers spelled out as the grammar writes them ("20" -> "twenty")."""
-    from .intents.forgiving import normalize, polite
+def _words(text: str, polite: bool = True) -> list[str]:
+    """The matcher's words, numbers spelled out as the grammar writes them ("20" -> "twenty"); polite=False
+    keeps the politeness and fillers (every word that was said)."""
+    from .intents.forgiving import normalize, polite as without_fillers
     from .numbers import number_words
 
     words: list[str] = []
-    for word in polite(normalize(text)).split():
+    for word in (without_fillers(normalize(text)) if polite else normalize(text)).split():
         words += number_words(int(word))[0].split() if word.isdigit() and int(word) < 10000 else [word]
     return words
+
+
+def spelled(text: str) -> str:
+    """A reading as the grammar writes its sentences: "Stop the blinds at 20%." -> "stop the blinds at twenty
+    percent", so Whisper's readings and the grammar's sentences are scored alike."""
+    return " ".join(_words(text, polite=False))
 
 
 def overlap(a: str, b: str) -> float:
@@ -181,11 +199,13 @@ def overlap(a: str, b: str) -> float:
 
 def decide(grammar: Transcript, neural: Transcript, understand: Understand,
            rule: FusionRule = FusionRule(), support: Support | None = None,
-           effect: Effect | None = None, near: Near | None = None) -> tuple[Transcript, str]:
+           effect: Effect | None = None, near: Near | None = None,
+           readings: Others | None = None) -> tuple[Transcript, str]:
     """(the transcript to act on, or a rejected one; why). support: the neural model's score of texts
     against this utterance's audio (None: the rules that need it are skipped); effect: what commands would
     publish (None: two readings agree only when their commands are the same slot for slot); near: the
-    grammar's sentences nearest to a text (None: none looked for)."""
+    grammar's sentences nearest to a text (None: none looked for); readings: the neural engine's other
+    readings of the audio (None: none)."""
     heard_g = understand(grammar.text) if grammar.text and not grammar.rejected else None
     heard_n = understand(neural.text) if neural.text else None
     g_ok = isinstance(heard_g, tuple) and grammar.confidence >= rule.grammar_min
@@ -213,12 +233,14 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
         if own - theirs <= rule.verify_gap and all(theirs > other for other in others):
             return (_chosen(grammar, grammar, neural, "the neural model hears the grammar's sentence nearly as "
                             "well as its own words, and better than with its action turned round"), "verified")
-    if not n_ok and neural.text and support is not None and near is not None and rule.near_floor is not None:
-        found = _nearest(neural.text, grammar.text if asked else None, understand, rule, support, near)
+    if (not n_ok and neural.text and support is not None and (near is not None or readings is not None)
+            and rule.near_floor is not None):
+        found = _nearest(neural.text, grammar.text if asked else None, understand, rule, support, near,
+                         readings if rule.alternatives else None)
         if found is not None:
             return (_chosen(replace(neural, text=found), grammar, neural,
-                            "the neural model hears one sentence near its words clearly better than any other "
-                            "near them, and better than with its action turned round"), "near")
+                            "the neural model hears one sentence near its words (or one of its other readings) "
+                            "clearly better than any other, and better than with its action turned round"), "near")
     if (not asked and g_ok and neural.text and not n_ok
             and overlap(neural.text, grammar.text) >= rule.close_words):
         # only where Whisper's words are no command at all: "turn on ..." against "turn off ..." is no slip;
@@ -235,10 +257,23 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
 
 
 def _nearest(heard: str, tried: str | None, understand: Understand, rule: FusionRule, support: Support,
-             near: Near) -> str | None:
-    """The sentence of the grammar near `heard` that Whisper hears best in the audio, if it stands out
-    enough (FusionRule.near_floor and after); `tried`: the grammar's own sentence, already refused."""
-    candidates = [c for c in near(heard) if c != tried]
+             near: Near | None, others: Others | None = None) -> str | None:
+    """The sentence of the grammar near `heard`, or the other reading of the neural engine's, that Whisper
+    hears best in the audio, if it stands out enough (FusionRule.near_floor and after); `tried`: the
+    grammar's own sentence, already refused. Only readings that are commands join: the rest are heard and
+    mean nothing to act on."""
+    candidates = [c for c in near(heard) if c != tried] if near is not None else []
+    if others is not None:
+        # Not a reading with fewer words than Whisper's own: a beam's shorter readings are mostly its words
+        # cut short, a compound's second half lost ("Turn on the kitchen light, no?" -> "... light."). Nor
+        # one that only adds words after them: as in the near search, nothing is added after the last word
+        # heard ("Turn on the coffee", a compound cut short, is not "turn on the coffee maker").
+        own = spelled(heard).split()
+        readings = [r for r in dict.fromkeys(spelled(text) for text in others())
+                    if len(r.split()) >= len(own) and r.split()[:len(own)] != own]
+        own = " ".join(own)
+        candidates += [r for r in readings
+                       if r not in candidates and r != tried and r != own and isinstance(understand(r), tuple)]
     if not candidates:
         return None
     own, *scores = support([heard, *candidates])
@@ -341,8 +376,10 @@ class FusedRecognizer(WholeUtterance):
         grammar = self.grammar.transcribe(pcm)
         neural = neural_job.result()
         support = getattr(self.neural, "support", None)
+        alternatives = getattr(self.neural, "alternatives", None)
         chosen, how = decide(grammar, neural, self.understand, self.rule,
-                             (lambda texts: support(pcm, texts)) if support else None, self.effect, self.near)
+                             (lambda texts: support(pcm, texts)) if support else None, self.effect, self.near,
+                             (lambda: alternatives(pcm)) if alternatives else None)
         log.debug("fused: grammar %r (%.2f), neural %r (%.2f) -> %s: %s in %.0f ms", grammar.text,
                   grammar.confidence, neural.text, neural.confidence, how, chosen.why,
                   (time.perf_counter() - started) * 1000)

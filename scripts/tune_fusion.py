@@ -38,7 +38,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
     from assistant.evaluate.noise import mix
     from assistant.messages import Transcript
     from assistant.app import build_recognizer, wake_recheck
-    from assistant.fusion import own_rivals, rival_sentences
+    from assistant.fusion import own_rivals, rival_sentences, spelled
 
     settings = load_settings()
     settings = replace(settings, speech=replace(settings.speech, engine="grammar"))
@@ -63,14 +63,19 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
             if n.text:
                 # every text a rule may ask Whisper about: its own words, the grammar's sentence, the
                 # sentences near its words, and each of those with its action turned round
+                # sentences near its words, its other readings, and each of those with its action turned round
                 own, own_rivals_ = own_rivals(n.text)
-                asked = [n.text, *([g.text] if g.text else []), *nearest(n.text)]
+                others = neural.alternatives(pcm)
+                readings = [spelled(text) for text in others]
+                asked = [n.text, *([g.text] if g.text else []), *nearest(n.text), *readings]
                 asked += [r for text in asked[1:] for r in rival_sentences(text)] + [own, *own_rivals_]
                 asked = list(dict.fromkeys(asked))
                 supports[(g.text, n.text)] = dict(zip(asked, neural.support(pcm, asked)))
+                alternatives[(g.text, n.text)] = others
             return Transcript(g.text, g.confidence, "both", g.rejected, g.audio_s, g.cpu_s + n.cpu_s, parts=(g, n))
 
     supports: dict[tuple[str, str], dict[str, float]] = {}
+    alternatives: dict[tuple[str, str], list[str]] = {}
     assistant.recognizer = Both()
     rows = []
     labels = [json.loads(line) for line in (dataset / "labels.jsonl").read_text().splitlines() if line.strip()]
@@ -82,8 +87,9 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
         pairs = [[{"text": p.text, "confidence": p.confidence, "rejected": p.rejected, "engine": p.engine,
                    "cpu_s": p.cpu_s, "audio_s": p.audio_s} for p in t.transcript.parts]
                  for t in turns if t.transcript is not None and t.transcript.parts]
-        for g, n in pairs:  # the neural model's scores of the texts above, by text
+        for g, n in pairs:  # the neural model's scores of the texts above, by text, and its other readings
             n["support"] = supports.get((g["text"], n["text"]))
+            n["alternatives"] = alternatives.get((g["text"], n["text"]), [])
         rows.append({"file": label["file"], "kind": label["kind"], "messages": label.get("messages", []),
                      "pairs": pairs})
         print(f"\r{i + 1}/{len(labels)}", end="", file=sys.stderr, flush=True)
@@ -148,6 +154,8 @@ def main() -> int:
                         help="with and without refusing commands the engines heard turned round (tuning sets only)")
     parser.add_argument("--grid-rival", action="store_true",
                         help="try margins for Whisper's own command over its rivals (tuning sets only)")
+    parser.add_argument("--grid-alternatives", action="store_true",
+                        help="with and without Whisper's other readings among the near sentences (tuning sets only)")
     parser.add_argument("--grid-near", action="store_true",
                         help="try the rules for sentences near Whisper's words (tuning sets only)")
     parser.add_argument("--area", default=None)
@@ -183,7 +191,8 @@ def main() -> int:
         def choose(g, n):
             scores = n.get("support")
             support = (lambda texts: [_scored(scores, text) for text in texts]) if scores else None
-            chosen, _ = decide(t(g), t(n), understand, rule, support, effect, near)
+            others = (lambda: n["alternatives"]) if "alternatives" in n else None
+            chosen, _ = decide(t(g), t(n), understand, rule, support, effect, near, others)
             return None if chosen.rejected or not chosen.text else chosen.text
         return choose
 
@@ -211,6 +220,12 @@ def main() -> int:
             s = _score(rows, by_rule(replace(FusionRule(), neural_rival=margin)), language, dispatcher, args.area)
             print(f"neural_rival={margin} right {s['right_pct']:5.1f}%  wrong(all clips) "
                   f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+    if args.grid_alternatives:
+        for on, floor, margin in itertools.product((False, True), (-2.25, -2.0, -1.5), (1.0, 1.5)):
+            s = _score(rows, by_rule(replace(FusionRule(), alternatives=on, near_floor=floor, near_margin=margin)),
+                       language, dispatcher, args.area)
+            print(f"alternatives={on} near_floor={floor} near_margin={margin} right {s['right_pct']:5.1f}%  "
+                  f"wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
     if args.grid_near:
         for floor, margin, rival, gap in itertools.product((None, -1.0, -1.5, -2.0, -2.5), (0.5, 1.0, 1.5),
                                                            (0.0, 0.5), (None, 1.5)):

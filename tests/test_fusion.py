@@ -314,3 +314,49 @@ def test_whispers_own_command_must_be_clearly_better_than_its_number_swapped(und
     assert how == "neural" and _acts(chosen, understand) == [("HassLightSet", {"name": "kitchen_light",
                                                                               "brightness": 15})]
     assert decide(_g(""), n, understand, FusionRule(), support(0.15))[1] == "neural"  # the default: off
+
+
+def test_whispers_other_readings_join_the_sentences_near_its_words(understand):
+    """Whisper's words are no command ("One's down."); another reading of its beam is ("Blinds down."), and
+    Whisper hears it clearly best: acted on. A reading shorter than Whisper's own words is not taken: it is
+    mostly them cut short, a compound's second half lost; nor one that only adds words after them."""
+    scores = {"blinds down": -0.6, "one's down": -0.3}
+    support = lambda texts: [scores.get(text, -3.0) for text in texts]  # noqa: E731
+    readings = lambda: ["One's down.", "Blinds down.", "Once down."]  # noqa: E731
+    chosen, how = decide(_g(""), _n("One's down."), understand, FusionRule(), support, readings=readings)
+    assert how == "near" and _acts(chosen, understand) == [("HassTurnOff", {"name": "living_room_blinds"})]
+    assert decide(_g(""), _n("One's down."), understand, FusionRule(alternatives=False), support,
+                  readings=readings)[1] == "reject"
+    cut = {"turn on the kitchen light": -0.39}
+    chosen, how = decide(_g(""), _n("Turn on the kitchen light, no?"), understand, FusionRule(),
+                         lambda texts: [cut.get(text, -3.0) for text in texts],
+                         readings=lambda: ["Turn on the kitchen light."])
+    assert how == "reject" and _acts(chosen, understand) == []
+    # nor one that only adds words after Whisper's last: a compound cut short is not completed
+    more = {"turn on the coffee maker": -0.5}
+    chosen, how = decide(_g(""), _n("Turn on the coffee"), understand, FusionRule(),
+                         lambda texts: [more.get(text, -3.0) for text in texts],
+                         readings=lambda: ["Turn on the coffee maker."])
+    assert how == "reject" and _acts(chosen, understand) == []
+
+
+@pytest.mark.models
+def test_another_reading_of_whispers_is_acted_on_in_the_real_loop(fused):
+    """dev/audio/tune's "blinds down" in a deep voice, through the whole loop (wake word, listener, both
+    engines): Whisper writes "One's down.", no command; its beam's "Blinds down." is; without the other
+    readings (FusionRule.alternatives off) nothing is done."""
+    from dataclasses import replace
+
+    from assistant.app import build
+    from assistant.audio import frames, read_wav
+
+    wav = ROOT / "dev" / "audio" / "tune" / "cmd17_blinds_down__joe-deep.wav"
+    label = next(json.loads(line) for line in (wav.parent / "labels.jsonl").read_text().splitlines()
+                 if wav.name in line)
+    assistant = build(load_settings(), None)
+    published = []
+    for on in (True, False):
+        assistant.recognizer.rule = replace(assistant.recognizer.rule, alternatives=on)
+        (turn,) = assistant.pipeline(lambda event: None).run(frames(read_wav(wav)))
+        published.append([{"topic": m.topic, "payload": json.loads(m.payload)} for m in turn.messages])
+    assert published == [label["messages"], []]

@@ -93,6 +93,15 @@ def test_support_prefers_the_words_said_over_a_one_word_slip_and_a_sentence_cut_
     assert whisper.support(b"", ["turn off the kitchen light"]) == [float("-inf")]
 
 
+def test_other_readings_are_distinct_and_hold_what_was_said(whisper):
+    """alternatives(): the n best of a beam over the same audio, each once, the words said among them."""
+    pcm = _pcm("turn_off_the_kitchen_light__heart.wav")
+    readings = whisper.alternatives(pcm)
+    assert 1 < len(readings) <= 5 and len(set(readings)) == len(readings) and all(r.strip() for r in readings)
+    assert "turn off the kitchen light" in [_words(r) for r in readings], readings
+    assert whisper.alternatives(b"") == []
+
+
 def test_sentences_are_scored_as_whisper_writes_them():
     from assistant.adapters.whisper import written_as_whisper
 

@@ -50,6 +50,7 @@ MIN_MAX_TOKENS = 12
 # and 8 at once grew the process by ~100 MB where 4 at once grew it by ~4 MB (scripts in docs/accuracy.md).
 SCORED_AT_ONCE = 4
 KEPT_ENCODINGS = 4  # the last utterances' encoder outputs, for support() after transcribe()
+ALTERNATIVES = 5  # readings alternatives() gives: the beam of a second decode
 
 _models: dict[tuple, object] = {}
 _models_lock = threading.Lock()
@@ -271,6 +272,26 @@ class WhisperRecognizer(WholeUtterance):
             wanted = [*tokens, self._tokenizer.eot]
             scores.append(float(np.mean([_log_softmax(np.asarray(steps[i]))[token] for i, token in enumerate(wanted)])))
         return scores
+
+    def alternatives(self, pcm: bytes, n: int = ALTERNATIVES) -> list[str]:
+        """Whisper's other readings of this audio: the n best of a beam search (beam n) with the same prompt
+        as transcribe(), best first, each once. The encoding transcribe() made is reused, so this costs a
+        decoder pass (about 0.1 CPU-s for a command)."""
+        audio = _samples(pcm)
+        if len(audio) < MIN_AUDIO_S * SAMPLE_RATE:
+            return []
+        audio_s = len(audio) / SAMPLE_RATE
+        max_new_tokens = max(MIN_MAX_TOKENS, int(MAX_TOKENS_PER_S * audio_s))
+        try:
+            encoded = self._encoded(pcm, audio, self.window_frames if self._fits_window(audio) else FULL_WINDOW_FRAMES)
+            result = self._model.model.generate(
+                encoded, [self._prompt], beam_size=n, num_hypotheses=n, patience=1.0, length_penalty=1.0,
+                max_length=min(len(self._prompt) + max_new_tokens, self._model.max_length),
+                suppress_blank=True, suppress_tokens=self._suppress)[0]
+        except (RuntimeError, ValueError) as exc:
+            raise SpeechError(f"Whisper failed to read {audio_s:.1f} s of audio again: {exc}") from None
+        texts = [self._tokenizer.decode(tokens).strip() for tokens in result.sequences_ids]
+        return list(dict.fromkeys(t for t in texts if any(c.isalnum() for c in t) and not repeats(t)))
 
     def _fits_window(self, audio: np.ndarray) -> bool:
         frames = len(audio) // (SAMPLE_RATE // FRAMES_PER_S)
