@@ -96,9 +96,14 @@ class Assistant:
         policy.reset(-primed_ms)
         listener = Listener(self.settings.listener, self.vad)
         language, area = self.language, self.settings.satellite.area
+        from .adapters.memory import give_back
+
+        def turned(turn: Interaction) -> None:
+            on_turn(turn)
+            give_back()  # after the turn is reported: what its decodes freed goes back to the system
         return Pipeline(self.settings, self.scorer, policy, listener, self.recognizer,
                         lambda text: match(language, text, area), TimedDispatcher(self.dispatcher, self.clock),
-                        on_event, source, on_turn, recheck=self.recheck)
+                        on_event, source, turned, recheck=self.recheck)
 
     def turn_pipeline(self, understand: Understand, on_event: EventSink, source: str = "") -> Pipeline:
         """A pipeline for turns whose audio was recorded elsewhere (a satellite's, at the hub): its own
@@ -191,12 +196,16 @@ def wake_recheck(settings: Settings, recognizer: Recognizer) -> WakeRecheck | No
     if support is None or settings.wake.recheck_threshold <= 0:
         return None
 
+    from .adapters.memory import give_back
+
     def recheck(wake_word: str, pcm: bytes) -> float:
         try:
             return support(pcm, [wake_phrase(wake_word)])[0]
         except SpeechError as exc:  # no second look is no wake word: the loop goes on listening
             log.warning("second look at the wake word failed: %s", exc)
             return float("-inf")
+        finally:
+            give_back()  # a second look is an encode and a decode between turns: give their memory back
     return recheck
 
 

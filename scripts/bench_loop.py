@@ -38,9 +38,10 @@ from assistant.evaluate.noise import mix  # noqa: E402
 TURNS = ROOT / "tests" / "fixtures" / "turns"
 
 
-def rss_mb() -> float:
+def rss_mb(key: str = "VmRSS:") -> float:
+    """Resident memory now (VmHWM: the most it has been)."""
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -123,6 +124,7 @@ def main() -> int:
         cpu0 = time.process_time()
         turns = pipe.run(frames(idle_audio))
         idle_cpu = (time.process_time() - cpu0) / (len(idle_audio) / 16000)
+        rss_idle, rss_peak = rss_mb(), rss_mb("VmHWM:")
         assistant.close()
     finally:
         broker.stop()
@@ -147,7 +149,8 @@ def main() -> int:
               f"(clips where both published alike; {unpaired} clip runs left out)")
     print(f"  idle listening: {idle_cpu:.4f} CPU-s per audio-s over {len(idle_audio) / 16000:.0f} s "
           f"({len(turns)} false wakes)")
-    print(f"  resident memory of the loop: {rss_loop:.0f} MB")
+    print(f"  resident memory of the loop: {rss_loop:.0f} MB after the turns, {rss_idle:.0f} MB after idle "
+          f"listening, {rss_peak:.0f} MB at most")
     return 0
 
 
