@@ -67,7 +67,8 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
                 own, own_rivals_ = own_rivals(n.text)
                 others = neural.alternatives(pcm)
                 readings = [spelled(text) for text in others]
-                asked = [n.text, *([g.text] if g.text else []), *nearest(n.text), *readings]
+                near_readings = [c for r in readings for c in nearest(r)]
+                asked = [n.text, *([g.text] if g.text else []), *nearest(n.text), *readings, *near_readings]
                 asked += [r for text in asked[1:] for r in rival_sentences(text)] + [own, *own_rivals_]
                 asked = list(dict.fromkeys(asked))
                 supports[(g.text, n.text)] = dict(zip(asked, neural.support(pcm, asked)))
@@ -221,11 +222,14 @@ def main() -> int:
             print(f"neural_rival={margin} right {s['right_pct']:5.1f}%  wrong(all clips) "
                   f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
     if args.grid_alternatives:
-        for on, floor, margin in itertools.product((False, True), (-2.25, -2.0, -1.5), (1.0, 1.5)):
-            s = _score(rows, by_rule(replace(FusionRule(), alternatives=on, near_floor=floor, near_margin=margin)),
-                       language, dispatcher, args.area)
-            print(f"alternatives={on} near_floor={floor} near_margin={margin} right {s['right_pct']:5.1f}%  "
-                  f"wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
+        for on, near_too, floor, margin in itertools.product((False, True), (False, True), (-2.25, -2.0, -1.5),
+                                                              (1.0, 1.5)):
+            if near_too and not on:
+                continue
+            s = _score(rows, by_rule(replace(FusionRule(), alternatives=on, near_readings=near_too, near_floor=floor,
+                                             near_margin=margin)), language, dispatcher, args.area)
+            print(f"alternatives={on} near_readings={near_too} near_floor={floor} near_margin={margin} right "
+                  f"{s['right_pct']:5.1f}%  wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
     if args.grid_near:
         for floor, margin, rival, gap in itertools.product((None, -1.0, -1.5, -2.0, -2.5), (0.5, 1.0, 1.5),
                                                            (0.0, 0.5), (None, 1.5)):

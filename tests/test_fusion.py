@@ -360,3 +360,19 @@ def test_another_reading_of_whispers_is_acted_on_in_the_real_loop(fused):
         (turn,) = assistant.pipeline(lambda event: None).run(frames(read_wav(wav)))
         published.append([{"topic": m.topic, "payload": json.loads(m.payload)} for m in turn.messages])
     assert published == [label["messages"], []]
+
+
+def test_sentences_near_whispers_other_readings_join_too(understand):
+    """Whisper's words ("This sent the kitchen light to warm light.") are near no sentence of the grammar;
+    one of its other readings ("This set ...") is, and Whisper hears that sentence clearly best."""
+    sentence = "set the kitchen light to warm white"
+    near = lambda text: [sentence] if "set" in text.lower().split() else []  # noqa: E731
+    support = lambda texts: [-1.0 if text == sentence else -3.0 for text in texts]  # noqa: E731
+    heard = _n("This sent the kitchen light to warm light.")
+    readings = lambda: ["This set the kitchen light to warm light."]  # noqa: E731
+    assert not isinstance(understand(readings()[0]), tuple)  # the reading alone is no command
+    chosen, how = decide(_g(""), heard, understand, FusionRule(near_readings=True), support, near=near,
+                         readings=readings)
+    assert how == "near" and chosen.text == sentence
+    assert decide(_g(""), heard, understand, FusionRule(near_readings=False), support, near=near,
+                  readings=readings)[1] == "reject"

@@ -188,7 +188,8 @@ def test_the_verdict_of_the_second_look():
     policy, (candidate,) = unsure([0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0])
     assert policy.confirm(candidate, -3.6, 600) is None  # under recheck_support (-3.5)
     wake = policy.confirm(candidate, -2.0, 600)
-    assert (wake.wake_word, wake.time_ms, wake.onset_ms, wake.score, wake.recheck) == ("hey_jarvis", 600, 160, 0.3, -2.0)
+    assert (wake.wake_word, wake.time_ms, wake.onset_ms, wake.score, wake.recheck) == \
+        ("hey_jarvis", 600, 160, 0.3, -2.0)
     # and it starts the refractory period like any detection
     assert run(policy, [0.9] * 5, word="hey_jarvis", start_ms=600) == []
 
