@@ -40,6 +40,7 @@ from difflib import SequenceMatcher
 from typing import Callable, Sequence
 
 from .audio import WholeUtterance
+from .errors import SpeechError
 from .messages import Intent, NotUnderstood, Transcript
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ Effect = Callable[["tuple[Intent, ...]"], "frozenset | None"]
 # heard text -> the grammar's sentences nearest to it, nearest first
 Near = Callable[[str], "list[str]"]
 # The neural engine's other readings of the same audio (a beam's n best), asked for only when needed
-Others = Callable[[], Sequence[str]]
+Readings = Callable[[], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def overlap(a: str, b: str) -> float:
 def decide(grammar: Transcript, neural: Transcript, understand: Understand,
            rule: FusionRule = FusionRule(), support: Support | None = None,
            effect: Effect | None = None, near: Near | None = None,
-           readings: Others | None = None) -> tuple[Transcript, str]:
+           readings: Readings | None = None) -> tuple[Transcript, str]:
     """(the transcript to act on, or a rejected one; why). support: the neural model's score of texts
     against this utterance's audio (None: the rules that need it are skipped); effect: what commands would
     publish (None: two readings agree only when their commands are the same slot for slot); near: the
@@ -260,7 +261,7 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
 
 
 def _nearest(heard: str, tried: str | None, understand: Understand, rule: FusionRule, support: Support,
-             near: Near | None, others: Others | None = None) -> str | None:
+             near: Near | None, others: Readings | None = None) -> str | None:
     """The sentence of the grammar near `heard`, or the other reading of the neural engine's, that Whisper
     hears best in the audio, if it stands out enough (FusionRule.near_floor and after); `tried`: the
     grammar's own sentence, already refused. Only readings that are commands join: the rest are heard and
@@ -382,9 +383,16 @@ class FusedRecognizer(WholeUtterance):
         neural = neural_job.result()
         support = getattr(self.neural, "support", None)
         alternatives = getattr(self.neural, "alternatives", None)
+
+        def readings() -> Sequence[str]:
+            try:
+                return alternatives(pcm)
+            except SpeechError as exc:  # without them the decision is made as before; Whisper's words stand
+                log.warning("the neural engine's other readings failed: %s", exc)
+                return []
         chosen, how = decide(grammar, neural, self.understand, self.rule,
                              (lambda texts: support(pcm, texts)) if support else None, self.effect, self.near,
-                             (lambda: alternatives(pcm)) if alternatives else None)
+                             readings if alternatives else None)
         log.debug("fused: grammar %r (%.2f), neural %r (%.2f) -> %s: %s in %.0f ms", grammar.text,
                   grammar.confidence, neural.text, neural.confidence, how, chosen.why,
                   (time.perf_counter() - started) * 1000)

@@ -376,3 +376,27 @@ def test_sentences_near_whispers_other_readings_join_too(understand):
     assert how == "near" and chosen.text == sentence
     assert decide(_g(""), heard, understand, FusionRule(near_readings=False), support, near=near,
                   readings=readings)[1] == "reject"
+
+
+def test_other_readings_that_fail_leave_the_decision_as_it_was(understand, caplog):
+    """A neural engine whose second decode fails: one log line, and the turn is decided without them (here
+    Whisper's words, no command, and nothing near them: not understood), never an error."""
+    from assistant.errors import SpeechError
+    from assistant.fusion import FusedRecognizer
+
+    class Grammar:
+        def transcribe(self, pcm):
+            return _g("")
+
+    class Neural:
+        def transcribe(self, pcm):
+            return _n("One's down.")
+
+        def support(self, pcm, texts):
+            return [-1.0] * len(texts)
+
+        def alternatives(self, pcm):
+            raise SpeechError("Whisper failed to read 1.0 s of audio again: out of memory")
+
+    heard = FusedRecognizer(Grammar(), Neural(), understand).transcribe(b"\0\0" * 16000)
+    assert heard.rejected and "other readings failed" in caplog.text
