@@ -133,7 +133,7 @@ def _matcher(language: Language):
     if info is None:
         return None
     config = get_fuzzy_config()
-    return FuzzyNgramMatcher(
+    matcher = FuzzyNgramMatcher(
         intents=Intents.from_dict(get_intents(language.code)),
         intent_models={
             name: Sqlite3NgramModel(order=model.order, words={w: str(i) for w, i in model.words.items()},
@@ -151,3 +151,12 @@ def _matcher(language: Language):
         stop_words=info.stop_words,
         slot_lists=dict(language.ha.slot_lists),
     )
+    # The matcher tries the intents a slot combination fits in the order of a set of their names, and which
+    # of two close scores it keeps (or whether it calls them a tie) follows that order: so the same words
+    # were a command in one process and not in another (PYTHONHASHSEED). In name order they are the same
+    # in every process.
+    combos = getattr(matcher, "_slot_combo_intents", None)
+    if isinstance(combos, dict):
+        for combo, names in combos.items():
+            combos[combo] = tuple(sorted(names))
+    return matcher
