@@ -298,7 +298,8 @@ def build_recognizer(settings: Settings, language: Language, engine: str | None 
 
         return WhisperRecognizer(require(WHISPER_MODEL, settings.models_dir), vocabulary_prompt(language.home),
                                  min_confidence=settings.speech.min_confidence,
-                                 verify=models_command("verify", settings.models_dir))
+                                 verify=models_command("verify", settings.models_dir),
+                                 vocabulary=sorted({word for _, _, word in grammar_for(language).fsm.arcs}))
     grammar = grammar_for(language)
     if name == "vosk":
         from .adapters.vosk import VoskRecognizer

@@ -62,21 +62,27 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
             g, n = grammar.transcribe(pcm), neural.transcribe(pcm)
             if n.text:
                 # every text a rule may ask Whisper about: its own words, the grammar's sentence, the
-                # sentences near its words, and each of those with its action turned round
-                # sentences near its words, its other readings, and each of those with its action turned round
+                # sentences near its words, its other readings (free and held to the grammar's words), the
+                # sentences near those, and each of those with its action turned round
                 own, own_rivals_ = own_rivals(n.text)
                 others = neural.alternatives(pcm)
                 readings = [spelled(text) for text in others]
                 near_readings = [c for r in readings for c in nearest(r)]
-                asked = [n.text, *([g.text] if g.text else []), *nearest(n.text), *readings, *near_readings]
+                held_ = neural.held_readings(pcm)
+                held_spelled = [spelled(text) for text in held_]
+                near_held = [c for r in held_spelled for c in nearest(r)]
+                asked = [n.text, *([g.text] if g.text else []), *nearest(n.text), *readings, *near_readings,
+                         *held_spelled, *near_held]
                 asked += [r for text in asked[1:] for r in rival_sentences(text)] + [own, *own_rivals_]
                 asked = list(dict.fromkeys(asked))
                 supports[(g.text, n.text)] = dict(zip(asked, neural.support(pcm, asked)))
                 alternatives[(g.text, n.text)] = others
+                held[(g.text, n.text)] = held_
             return Transcript(g.text, g.confidence, "both", g.rejected, g.audio_s, g.cpu_s + n.cpu_s, parts=(g, n))
 
     supports: dict[tuple[str, str], dict[str, float]] = {}
     alternatives: dict[tuple[str, str], list[str]] = {}
+    held: dict[tuple[str, str], list[str]] = {}
     assistant.recognizer = Both()
     rows = []
     labels = [json.loads(line) for line in (dataset / "labels.jsonl").read_text().splitlines() if line.strip()]
@@ -91,6 +97,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
         for g, n in pairs:  # the neural model's scores of the texts above, by text, and its other readings
             n["support"] = supports.get((g["text"], n["text"]))
             n["alternatives"] = alternatives.get((g["text"], n["text"]), [])
+            n["held"] = held.get((g["text"], n["text"]), [])
         rows.append({"file": label["file"], "kind": label["kind"], "messages": label.get("messages", []),
                      "pairs": pairs})
         print(f"\r{i + 1}/{len(labels)}", end="", file=sys.stderr, flush=True)
@@ -157,9 +164,12 @@ def main() -> int:
                         help="try margins for Whisper's own command over its rivals (tuning sets only)")
     parser.add_argument("--grid-alternatives", action="store_true",
                         help="with and without Whisper's other readings among the near sentences (tuning sets only)")
+    parser.add_argument("--grid-held", action="store_true",
+                        help="with and without Whisper's readings held to the grammar's words (tuning sets only)")
     parser.add_argument("--grid-near", action="store_true",
                         help="try the rules for sentences near Whisper's words (tuning sets only)")
     parser.add_argument("--area", default=None)
+    parser.add_argument("--cache", type=Path, default=None, help="the transcript cache (default: one per set in /tmp)")
     parser.add_argument("--show", action="store_true", help="each clip's outcome with the chosen rule")
     args = parser.parse_args()
     from assistant.config import load_settings
@@ -170,8 +180,8 @@ def main() -> int:
     from assistant.app import load_language, published_by
     from assistant.messages import Transcript
 
-    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-near"
-    rows = _pairs(args.dataset, args.snr, Path("/tmp") / f"fusion-pairs{tag}.json")
+    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-held"
+    rows = _pairs(args.dataset, args.snr, args.cache or Path("/tmp") / f"fusion-pairs{tag}.json")
     settings = load_settings()
     language = load_language(settings)
     dispatcher = Dispatcher(load_registry(settings.config_dir), settings.mqtt, None)
@@ -193,7 +203,8 @@ def main() -> int:
             scores = n.get("support")
             support = (lambda texts: [_scored(scores, text) for text in texts]) if scores else None
             others = (lambda: n["alternatives"]) if "alternatives" in n else None
-            chosen, _ = decide(t(g), t(n), understand, rule, support, effect, near, others)
+            held = (lambda: n["held"]) if "held" in n else None
+            chosen, _ = decide(t(g), t(n), understand, rule, support, effect, near, others, held)
             return None if chosen.rejected or not chosen.text else chosen.text
         return choose
 
@@ -230,6 +241,19 @@ def main() -> int:
                                              near_margin=margin)), language, dispatcher, args.area)
             print(f"alternatives={on} near_readings={near_too} near_floor={floor} near_margin={margin} right "
                   f"{s['right_pct']:5.1f}%  wrong(all clips) {s['wrong_pct_all_clips']:4.1f}%  {s}")
+    if args.grid_held:
+        for free, on, near_too, end, actions, floor, margin in itertools.product(
+                (True, False), (False, True), (False, True), (False, True), (False, True), (-2.25, -2.0),
+                (1.0, 1.5)):
+            if (near_too or end or actions) and not on:
+                continue
+            s = _score(rows, by_rule(replace(FusionRule(), alternatives=free, held=on, held_near=near_too,
+                                             held_end=end, held_actions=actions, near_floor=floor,
+                                             near_margin=margin)), language, dispatcher, args.area)
+            print(f"alternatives={free} held={on} held_near={near_too} held_end={end} held_actions={actions} "
+                  f"near_floor={floor} "
+                  f"near_margin={margin} right {s['right_pct']:5.1f}%  wrong(all clips) "
+                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
     if args.grid_near:
         for floor, margin, rival, gap in itertools.product((None, -1.0, -1.5, -2.0, -2.5), (0.5, 1.0, 1.5),
                                                            (0.0, 0.5), (None, 1.5)):

@@ -102,6 +102,28 @@ def test_other_readings_are_distinct_and_hold_what_was_said(whisper):
     assert whisper.alternatives(b"") == []
 
 
+@pytest.mark.models
+def test_readings_held_to_a_vocabulary_write_no_word_outside_it(model_dir, registry_for_prompt):
+    """held_readings(): a beam in which only the tokens of the vocabulary's words (and digits, "%",
+    punctuation) can be written. A command in those words is read as said; ordinary speech loses every
+    word the vocabulary lacks ("epoch", "belief", "season"); without a vocabulary there are no readings."""
+    from assistant.adapters.whisper import WhisperRecognizer, vocabulary_prompt
+    from assistant.app import load_language
+    from assistant.intents.grammar import grammar_for
+
+    vocabulary = sorted({word for _, _, word in grammar_for(load_language(SETTINGS)).fsm.arcs})
+    held = WhisperRecognizer(model_dir, vocabulary_prompt(registry_for_prompt), vocabulary=vocabulary)
+    pcm = _pcm("turn_off_the_kitchen_light__heart.wav")
+    assert "turn off the kitchen light" in [_words(r) for r in held.held_readings(pcm)]
+    chat = read_wav(ROOT / "tests" / "fixtures" / "speech" / "moonshine_2_two_cities.wav").tobytes()
+    free = {w for r in held.alternatives(chat) for w in _words(r).split()} - set(vocabulary)
+    readings = held.held_readings(chat)
+    assert {"epoch", "belief", "season"} <= free and readings, (free, readings)
+    assert not free & {w for r in readings for w in _words(r).split()}, readings
+    assert held.held_readings(b"") == []
+    assert WhisperRecognizer(model_dir).held_readings(pcm) == []
+
+
 def test_sentences_are_scored_as_whisper_writes_them():
     from assistant.adapters.whisper import written_as_whisper
 

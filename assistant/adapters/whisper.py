@@ -182,9 +182,10 @@ class WhisperRecognizer(WholeUtterance):
 
     def __init__(self, model_dir: Path, prompt: str = "", *, min_confidence: float = 0.5, beam_size: int = 1,
                  cpu_threads: int = 2, window_frames: int | None = WINDOW_FRAMES,
-                 verify: str = "assistant models verify"):
+                 verify: str = "assistant models verify", vocabulary: Sequence[str] = ()):
         """window_frames: the encoder window for a short command (None: always faster-whisper's 30 s);
-        verify: the command that checks the model files, named when they cannot be loaded."""
+        verify: the command that checks the model files, named when they cannot be loaded; vocabulary: the
+        words held_readings() may write (the grammar's)."""
         self.model_dir = Path(model_dir)
         self.prompt = prompt.strip()
         self.min_confidence = min_confidence
@@ -203,6 +204,7 @@ class WhisperRecognizer(WholeUtterance):
         self._bare = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]  # support(): no names
         self._lock = threading.Lock()
         self._encodings: dict[tuple, object] = {}
+        self._held = self._all_but(vocabulary) if vocabulary else None
 
     def suppresses(self, pcm: bytes) -> bool:
         return False
@@ -277,6 +279,33 @@ class WhisperRecognizer(WholeUtterance):
         """Whisper's other readings of this audio: the n best of a beam search (beam n) with the same prompt
         as transcribe(), best first, each once. The encoding transcribe() made is reused, so this costs a
         decoder pass (about 0.1 CPU-s for a command)."""
+        return self._beam(pcm, n, self._suppress, "")
+
+    def held_readings(self, pcm: bytes, n: int = ALTERNATIVES) -> list[str]:
+        """Whisper's readings of this audio held to the vocabulary's words: the n best of a beam search in
+        which every token that no vocabulary word (nor a digit, "%" or a punctuation mark) is made of is
+        suppressed. Where a voice is unfamiliar, Whisper's free reading drifts to ordinary English ("I have
+        turned everything off downstairs", "Tone up the lights"); held to the grammar's words it often
+        writes the command ("Turn everything off downstairs", "Turn up the lights ..."). Ordinary speech
+        comes out as broken strings of those words ("How all is the"), which only a score against the audio
+        can judge. [] where no vocabulary was given. Costs about as much as alternatives()."""
+        return self._beam(pcm, n, self._held, " held to the grammar's words") if self._held else []
+
+    def _all_but(self, vocabulary: Sequence[str]) -> list[int]:
+        """The text tokens (those before the end of text) that none of these words, a digit, "%" or a
+        punctuation mark is made of: what held_readings() suppresses."""
+        allowed: set[int] = set()
+        for word in vocabulary:
+            for form in (word, word.capitalize()):
+                allowed.update(self._tokenizer.encode(" " + form))
+                allowed.update(self._tokenizer.encode(form))
+        for mark in [*".,?!%", *"0123456789"]:
+            allowed.update(self._tokenizer.encode(mark))
+            allowed.update(self._tokenizer.encode(" " + mark))
+        return [token for token in range(self._tokenizer.eot) if token not in allowed] + \
+            [token for token in self._suppress if token >= self._tokenizer.eot]  # and the special tokens
+
+    def _beam(self, pcm: bytes, n: int, suppress: list[int], what: str) -> list[str]:
         audio = _samples(pcm)
         if len(audio) < MIN_AUDIO_S * SAMPLE_RATE:
             return []
@@ -287,9 +316,9 @@ class WhisperRecognizer(WholeUtterance):
             result = self._model.model.generate(
                 encoded, [self._prompt], beam_size=n, num_hypotheses=n, patience=1.0, length_penalty=1.0,
                 max_length=min(len(self._prompt) + max_new_tokens, self._model.max_length),
-                suppress_blank=True, suppress_tokens=self._suppress)[0]
+                suppress_blank=True, suppress_tokens=suppress)[0]
         except (RuntimeError, ValueError) as exc:
-            raise SpeechError(f"Whisper failed to read {audio_s:.1f} s of audio again: {exc}") from None
+            raise SpeechError(f"Whisper failed to read {audio_s:.1f} s of audio again{what}: {exc}") from None
         texts = [self._tokenizer.decode(tokens).strip() for tokens in result.sequences_ids]
         return list(dict.fromkeys(t for t in texts if any(c.isalnum() for c in t) and not repeats(t)))
 
