@@ -90,3 +90,13 @@ def test_the_same_words_match_the_same_in_every_process():
         assert out.returncode == 0, out.stderr[-500:]
         seen.add(out.stdout)
     assert len(seen) == 1, seen
+
+
+@pytest.mark.parametrize("text", ["Right in the living room, lamp, 5.30%.", "Set the kitchen light to 5.5%.",
+                                  "bedroom light 2,5 percent"])
+def test_a_decimal_is_one_number_not_two(language, text):
+    """Whisper writes what it half heard as a decimal ("5.30%" for "by thirty percent"): once read as two
+    numbers, a guess took the second and set the lamp to 30 %. A decimal is no brightness here: nothing."""
+    assert "point" in normalize(text)
+    assert isinstance(match(language, text), NotUnderstood)
+    assert match(language, "Set the desk lamp to 2,700 K.")[0].slots["color_temp_kelvin"] == 2700  # thousands

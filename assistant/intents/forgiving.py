@@ -57,6 +57,9 @@ def normalize(text: str) -> str:
     # A sign before a number stays a word, so "-5 percent" matches nothing instead of 5 percent.
     text = re.sub(r"[-\u2212\u2013+]\s*(?=\d)", lambda m: " minus " if m.group(0)[0] != "+" else " plus ", text)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 2,700 -> 2700
+    # A decimal is one number, not two: "5.30%" is not "5 30 percent" (where a guess took the 30). Kept as
+    # one word no number slot takes, it is understood as nothing rather than as one of its halves.
+    text = re.sub(r"(?<=\d)[.,](?=\d)", "point", text)
     text = re.sub(r"(?<=\d)\s*k\b", " kelvin", text)  # 2700k -> 2700 kelvin
     text = re.sub(r"[^a-z0-9']+", " ", text)
     words = [w.strip("'") for w in text.split()]

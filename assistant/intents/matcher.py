@@ -90,7 +90,7 @@ def _with_a_reason(language: Language, text: str, area: str | None) -> tuple[Int
     """ "I need the blinds closed, the sun's in my eyes": one clause is a command, the others only say why.
     Only when no other clause names anything in this home, asks, or turns the command around. The other
     clauses are judged by their words alone (cheap); only the one clause that names something is matched."""
-    clauses = [polite(normalize(c)) for c in re.split(r"\s*[,;.!]\s*", text) if c.strip()]
+    clauses = [polite(normalize(c)) for c in _CLAUSE_END.split(text) if c.strip()]
     clauses = [c for c in clauses if c]
     if len(clauses) < 2:
         return None
@@ -111,7 +111,9 @@ def _with_a_reason(language: Language, text: str, area: str | None) -> tuple[Int
 _BY_NUMBER = re.compile(r"\bby (?:\d|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
                         r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
                         r"seventy|eighty|ninety|a hundred|hundred)")
-_PAUSE = re.compile(r"\s*[,;](?!\d{3}\b)\s*|\s+then\s+", re.IGNORECASE)  # not the comma of "2,700"
+# not the comma of "2,700" or "2,5"
+_PAUSE = re.compile(r"\s*;\s*|(?<!\d),\s*|\s*,(?!\d)\s*|\s+then\s+", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"\s*(?:[;!]|(?<!\d)[,.]|[,.](?!\d))\s*")  # not inside "2,700" or "5.30"
 
 
 def _match_words(language: Language, text: str, words: str, area: str | None) -> tuple[Intent, ...] | NotUnderstood:
