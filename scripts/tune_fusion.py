@@ -164,6 +164,8 @@ def main() -> int:
                         help="try margins for Whisper's own command over its rivals (tuning sets only)")
     parser.add_argument("--grid-alternatives", action="store_true",
                         help="with and without Whisper's other readings among the near sentences (tuning sets only)")
+    parser.add_argument("--grid-verify-rival", action="store_true",
+                        help="try margins for the grammar's verified sentence over its rivals (tuning sets only)")
     parser.add_argument("--grid-held", action="store_true",
                         help="with and without Whisper's readings held to the grammar's words (tuning sets only)")
     parser.add_argument("--grid-near", action="store_true",
@@ -226,6 +228,11 @@ def main() -> int:
         for gap in (None, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 99.0):
             s = _score(rows, by_rule(replace(FusionRule(), opposite_gap=gap)), language, dispatcher, args.area)
             print(f"opposite_gap={gap} right {s['right_pct']:5.1f}%  wrong(all clips) "
+                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+    if args.grid_verify_rival:
+        for margin in (0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5):
+            s = _score(rows, by_rule(replace(FusionRule(), verify_rival=margin)), language, dispatcher, args.area)
+            print(f"verify_rival={margin} right {s['right_pct']:5.1f}%  wrong(all clips) "
                   f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
     if args.grid_rival:
         for margin in (None, 0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0):
