@@ -432,13 +432,14 @@ class FusedRecognizer(WholeUtterance):
         support = getattr(self.neural, "support", None)
         chosen, how = decide(grammar, neural, self.understand, self.rule,
                              (lambda texts: support(pcm, texts)) if support else None, self.effect, self.near,
-                             self._readings("alternatives", pcm), self._readings("held_readings", pcm))
+                             self._readings("alternatives", pcm),
+                             self._readings("held_readings", pcm, like=neural.text))
         log.debug("fused: grammar %r (%.2f), neural %r (%.2f) -> %s: %s in %.0f ms", grammar.text,
                   grammar.confidence, neural.text, neural.confidence, how, chosen.why,
                   (time.perf_counter() - started) * 1000)
         return chosen
 
-    def _readings(self, method: str, pcm: bytes) -> Readings | None:
+    def _readings(self, method: str, pcm: bytes, **options) -> Readings | None:
         """The neural engine's readings of this audio by one of its methods, asked for only when needed (None:
         it has no such method). Where they fail, the decision is made without them: Whisper's words stand."""
         read = getattr(self.neural, method, None)
@@ -447,7 +448,7 @@ class FusedRecognizer(WholeUtterance):
 
         def readings() -> Sequence[str]:
             try:
-                return read(pcm)
+                return read(pcm, **options)
             except SpeechError as exc:
                 log.warning("the neural engine's readings (%s) failed: %s", method, exc)
                 return []

@@ -68,7 +68,7 @@ def _pairs(dataset: Path, snr: float | None, cache: Path) -> list[dict]:
                 others = neural.alternatives(pcm)
                 readings = [spelled(text) for text in others]
                 near_readings = [c for r in readings for c in nearest(r)]
-                held_ = neural.held_readings(pcm)
+                held_ = neural.held_readings(pcm, like=n.text)
                 held_spelled = [spelled(text) for text in held_]
                 near_held = [c for r in held_spelled for c in nearest(r)]
                 asked = [n.text, *([g.text] if g.text else []), *nearest(n.text), *readings, *near_readings,
@@ -182,7 +182,7 @@ def main() -> int:
     from assistant.app import load_language, published_by
     from assistant.messages import Transcript
 
-    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-held"
+    tag = f"{args.dataset.resolve().as_posix().replace('/', '_')}-{args.snr}-held2"
     rows = _pairs(args.dataset, args.snr, args.cache or Path("/tmp") / f"fusion-pairs{tag}.json")
     settings = load_settings()
     language = load_language(settings)

@@ -454,7 +454,7 @@ def test_other_readings_that_fail_leave_the_decision_as_it_was(understand, caplo
                 raise SpeechError("Whisper failed to read 1.0 s of audio again: out of memory")
             return ["One's down."]
 
-        def held_readings(self, pcm):
+        def held_readings(self, pcm, like=None):
             if failing == "held_readings":
                 raise SpeechError("Whisper failed to read 1.0 s of audio again held to the grammar's words: "
                                   "out of memory")

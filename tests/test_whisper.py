@@ -122,6 +122,13 @@ def test_readings_held_to_a_vocabulary_write_no_word_outside_it(model_dir, regis
     assert not free & {w for r in readings for w in _words(r).split()}, readings
     assert held.held_readings(b"") == []
     assert WhisperRecognizer(model_dir).held_readings(pcm) == []
+    # like=: no more than HELD_SLACK tokens past Whisper's own words ("It, it, it, ..." stops early)
+    from assistant.adapters.whisper import HELD_SLACK
+
+    short = held.held_readings(chat, like="It")
+    assert all(len(held._tokenizer.encode(" " + r)) <= len(held._tokenizer.encode(" It")) + HELD_SLACK + 1
+               for r in short), short
+    assert max(map(len, readings)) > max(map(len, short or [""])), (readings, short)
 
 
 def test_sentences_are_scored_as_whisper_writes_them():

@@ -51,6 +51,7 @@ MIN_MAX_TOKENS = 12
 SCORED_AT_ONCE = 4
 KEPT_ENCODINGS = 4  # the last utterances' encoder outputs, for support() after transcribe()
 ALTERNATIVES = 5  # readings alternatives() gives: the beam of a second decode
+HELD_SLACK = 6  # tokens a held reading may run past Whisper's own words (held_readings(like=...))
 
 _models: dict[tuple, object] = {}
 _models_lock = threading.Lock()
@@ -281,15 +282,20 @@ class WhisperRecognizer(WholeUtterance):
         decoder pass (about 0.1 CPU-s for a command)."""
         return self._beam(pcm, n, self._suppress, "")
 
-    def held_readings(self, pcm: bytes, n: int = ALTERNATIVES) -> list[str]:
+    def held_readings(self, pcm: bytes, n: int = ALTERNATIVES, like: str | None = None) -> list[str]:
         """Whisper's readings of this audio held to the vocabulary's words: the n best of a beam search in
         which every token that no vocabulary word (nor a digit, "%" or a punctuation mark) is made of is
         suppressed. Where a voice is unfamiliar, Whisper's free reading drifts to ordinary English ("I have
         turned everything off downstairs", "Tone up the lights"); held to the grammar's words it often
         writes the command ("Turn everything off downstairs", "Turn up the lights ..."). Ordinary speech
         comes out as broken strings of those words ("How all is the"), which only a score against the audio
-        can judge. [] where no vocabulary was given. Costs about as much as alternatives()."""
-        return self._beam(pcm, n, self._held, " held to the grammar's words") if self._held else []
+        can judge. [] where no vocabulary was given. Costs about as much as alternatives(); `like`: Whisper's
+        own words for this audio, and the readings are then no more than HELD_SLACK tokens longer (a held
+        reading of ordinary speech otherwise runs on, "It, it, it, ...", to the audio's token limit)."""
+        if not self._held:
+            return []
+        longest = len(self._tokenizer.encode(" " + like)) + HELD_SLACK if like else None
+        return self._beam(pcm, n, self._held, " held to the grammar's words", longest)
 
     def _all_but(self, vocabulary: Sequence[str]) -> list[int]:
         """The text tokens (those before the end of text) that none of these words, a digit, "%" or a
@@ -305,12 +311,14 @@ class WhisperRecognizer(WholeUtterance):
         return [token for token in range(self._tokenizer.eot) if token not in allowed] + \
             [token for token in self._suppress if token >= self._tokenizer.eot]  # and the special tokens
 
-    def _beam(self, pcm: bytes, n: int, suppress: list[int], what: str) -> list[str]:
+    def _beam(self, pcm: bytes, n: int, suppress: list[int], what: str, longest: int | None = None) -> list[str]:
         audio = _samples(pcm)
         if len(audio) < MIN_AUDIO_S * SAMPLE_RATE:
             return []
         audio_s = len(audio) / SAMPLE_RATE
         max_new_tokens = max(MIN_MAX_TOKENS, int(MAX_TOKENS_PER_S * audio_s))
+        if longest is not None:
+            max_new_tokens = min(max_new_tokens, longest)
         try:
             encoded = self._encoded(pcm, audio, self.window_frames if self._fits_window(audio) else FULL_WINDOW_FRAMES)
             result = self._model.model.generate(
