@@ -231,7 +231,7 @@ def decide(grammar: Transcript, neural: Transcript, understand: Understand,
     against this utterance's audio (None: the rules that need it are skipped); effect: what commands would
     publish (None: two readings agree only when their commands are the same slot for slot); near: the
     grammar's sentences nearest to a text (None: none looked for); readings: the neural engine's other
-    readings of the audio (None: none)."""
+    readings of the audio (None: none); held: its readings held to the grammar's words (None: none)."""
     heard_g = understand(grammar.text) if grammar.text and not grammar.rejected else None
     heard_n = understand(neural.text) if neural.text else None
     g_ok = isinstance(heard_g, tuple) and grammar.confidence >= rule.grammar_min
@@ -311,7 +311,7 @@ def _nearest(heard: str, tried: str | None, understand: Understand, rule: Fusion
             words = reading.split()
             if not words or any(w not in words for w in kept) or words[:len(own)] == own:
                 continue  # a word that calls it off lost, or only words added after Whisper's last
-            if rule.held_end and len(words) < len(own) and likeness(words[-1], own[-1]) < 0.5:
+            if rule.held_end and own and len(words) < len(own) and likeness(words[-1], own[-1]) < 0.5:
                 continue
             if rule.held_actions and _brings_action(words, own):
                 continue

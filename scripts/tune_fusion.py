@@ -224,21 +224,18 @@ def main() -> int:
     if cpu:
         print(f"CPU-s per decoded utterance (both engines): median {np.median(cpu):.3f}, p95 "
               f"{np.percentile(cpu, 95):.3f}")
+    def one_setting(name: str, values) -> None:
+        for value in values:
+            s = _score(rows, by_rule(replace(FusionRule(), **{name: value})), language, dispatcher, args.area)
+            print(f"{name}={value} right {s['right_pct']:5.1f}%  wrong(all clips) "
+                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+
     if args.grid_opposite:
-        for gap in (None, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 99.0):
-            s = _score(rows, by_rule(replace(FusionRule(), opposite_gap=gap)), language, dispatcher, args.area)
-            print(f"opposite_gap={gap} right {s['right_pct']:5.1f}%  wrong(all clips) "
-                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+        one_setting("opposite_gap", (None, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 99.0))
     if args.grid_verify_rival:
-        for margin in (0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5):
-            s = _score(rows, by_rule(replace(FusionRule(), verify_rival=margin)), language, dispatcher, args.area)
-            print(f"verify_rival={margin} right {s['right_pct']:5.1f}%  wrong(all clips) "
-                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+        one_setting("verify_rival", (0.0, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5))
     if args.grid_rival:
-        for margin in (None, 0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0):
-            s = _score(rows, by_rule(replace(FusionRule(), neural_rival=margin)), language, dispatcher, args.area)
-            print(f"neural_rival={margin} right {s['right_pct']:5.1f}%  wrong(all clips) "
-                  f"{s['wrong_pct_all_clips']:4.1f}%  {s}")
+        one_setting("neural_rival", (None, 0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0))
     if args.grid_alternatives:
         for on, near_too, floor, margin in itertools.product((False, True), (False, True), (-2.25, -2.0, -1.5),
                                                               (1.0, 1.5)):
